@@ -1,0 +1,41 @@
+"""FastAPI dependencies: the boundary's context and the acting user (bearer token)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tocsin.auth import service as auth
+from tocsin.auth.actor import Actor
+from tocsin.context import Context
+from tocsin.errors import Unauthenticated
+
+#: Recording "last used" on every request would turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+async def get_actor(request: Request, ctx: Annotated[Context, Depends(get_context)]) -> Actor:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise Unauthenticated(
+            "send an API token as 'Authorization: Bearer <token>' (create one with `tocsin token create`)"
+        )
+    async with ctx.db.read() as session:
+        user, token = await auth.authenticate_token(session, secret)
+    last = token.last_used_at
+    if last is None or ctx.clock.now() - last >= LAST_USED_RESOLUTION:
+        async with ctx.db.write() as session:
+            await auth.touch_token(session, token.id, clock=ctx.clock)
+    return auth.actor_for(user)
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -1,0 +1,95 @@
+"""The ``tocsin`` command."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tocsin.cli import incident, people, policy
+from tocsin.cli.audit import audit
+from tocsin.cli.common import TARGET
+from tocsin.clock import SystemClock
+from tocsin.db import Database
+from tocsin.settings import Settings
+
+app = typer.Typer(
+    name="tocsin",
+    help="Tocsin: incident response run by policy. Declare, acknowledge, escalate, resolve.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(incident.app, name="incident")
+app.add_typer(policy.app, name="policy")
+app.add_typer(people.users, name="user")
+app.add_typer(people.tokens, name="token")
+app.command("audit")(audit)
+
+
+@app.callback()
+def root(
+    server: Annotated[str | None, typer.Option(envvar="TOCSIN_SERVER", help="Talk to this Tocsin server's API instead of the database.")] = None,
+    token: Annotated[str | None, typer.Option(envvar="TOCSIN_TOKEN", help="API token for --server.")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", envvar="TOCSIN_USER", help="With direct database access: act as this person (default: the built-in system actor).")] = None,
+) -> None:
+    TARGET.server, TARGET.token, TARGET.as_user = server, token, as_user
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (TOCSIN_DATABASE_URL; default ./var/tocsin.db)."""
+    from tocsin.migrate import upgrade
+
+    async def run() -> None:
+        db = Database(Settings())
+        try:
+            await upgrade(db.write_engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    typer.echo("Database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Server processes (production; needs PostgreSQL for more than 1).")] = 1,
+    admin_email: Annotated[str, typer.Option(envvar="TOCSIN_ADMIN_EMAIL", help="E-mail of the first admin, created on the first start.")] = "admin@example.com",
+    policy_file: Annotated[Path | None, typer.Option("--policy", help="Policy to apply on the first start (default: the built-in default policy).", exists=True, dir_okay=False)] = None,
+) -> None:
+    """Set up (migrate, default policy, first admin) and run the server."""
+    import uvicorn
+
+    from tocsin.bootstrap import bootstrap
+
+    settings = Settings()
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        typer.echo("error: --workers > 1 needs PostgreSQL (set TOCSIN_DATABASE_URL)", err=True)
+        raise typer.Exit(2)
+
+    async def setup() -> None:
+        db = Database(settings)
+        try:
+            result = await bootstrap(db, clock=SystemClock(), admin_email=admin_email, policy_file=policy_file)
+        finally:
+            await db.dispose()
+        if result.policy_applied:
+            typer.echo(f"Applied {policy_file or 'the default policy'} as policy version {result.policy_version}")
+        if result.admin is not None:
+            typer.echo("First admin created. These are shown once; store them now:")
+            typer.echo(f"  login:     {result.admin.email}")
+            typer.echo(f"  password:  {result.admin.password}")
+            typer.echo(f"  API token: {result.admin.token}")
+
+    asyncio.run(setup())
+    url = f"http://{host}:{port}"
+    typer.echo(f"Tocsin is running at {url}  (API docs: {url}/docs)", color=False)
+    uvicorn.run("tocsin.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,160 @@
+"""Input and output shapes of incidents, shared by the API and the CLI's ``--json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Impact(Input):
+    users_affected: int | None = Field(None, ge=0)
+    users_affected_pct: float | None = Field(None, ge=0, le=100)
+    business_impact: str = Field("", max_length=5000)
+
+
+class DeclareIn(Input):
+    title: str = Field(min_length=1, max_length=300)
+    severity: str = Field(min_length=1, max_length=64)
+    type: str | None = Field(None, max_length=64)
+    summary: str = Field("", max_length=20000)
+    components: list[str] = Field(default_factory=list, max_length=100)
+    impact: Impact = Field(default_factory=Impact)
+    detected_at: datetime | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("detected_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-01-15T10:00:00Z")
+        return value
+
+
+class UpdateIn(Input):
+    """Edit an incident's descriptive fields; absent fields stay as they are."""
+
+    title: str | None = Field(None, min_length=1, max_length=300)
+    summary: str | None = Field(None, max_length=20000)
+    type: str | None = Field(None, max_length=64)
+    components: list[str] | None = Field(None, max_length=100)
+    impact: Impact | None = None
+
+
+class StatusIn(Input):
+    status: str = Field(min_length=1, max_length=20)
+    note: str = Field("", max_length=20000)
+
+
+class SeverityIn(Input):
+    severity: str = Field(min_length=1, max_length=64)
+    reason: str = Field("", max_length=5000)
+
+
+class RoleIn(Input):
+    role: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=254)
+
+
+class RelieveIn(Input):
+    role: str = Field(min_length=1, max_length=64)
+    email: str | None = Field(None, max_length=254)
+
+
+class NoteIn(Input):
+    text: str = Field(min_length=1, max_length=20000)
+
+
+class CheckIn(Input):
+    checked: bool = True
+
+
+class ParticipantIn(Input):
+    email: str = Field(min_length=3, max_length=254)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SlaTargetOut(Output):
+    target: str
+    due_at: datetime | None
+    reached_at: datetime | None
+    verdict: str
+    margin_seconds: int | None
+    text: str
+
+
+class RoleHolderOut(Output):
+    role: str
+    email: str
+    name: str
+    assumed_at: datetime
+    relieved_at: datetime | None
+
+
+class ChecklistItemOut(Output):
+    id: int
+    checklist: str
+    checklist_name: str
+    phase: str
+    position: int
+    text: str
+    checked_at: datetime | None
+    checked_by: str | None
+
+
+class EventOut(Output):
+    id: int
+    at: datetime
+    actor: str
+    kind: str
+    summary: str
+    data: dict[str, Any]
+
+
+class IncidentOut(Output):
+    id: str
+    title: str
+    summary: str
+    severity: str
+    severity_name: str
+    type: str | None
+    status: str
+    restricted: bool
+    components: list[str]
+    impact: Impact
+    policy_version: int
+    declared_by: str | None
+    acknowledged_by: str | None
+    detected_at: datetime
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    identified_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    roles: list[RoleHolderOut]
+    sla: list[SlaTargetOut]
+
+
+class IncidentDetailOut(IncidentOut):
+    role_history: list[RoleHolderOut]
+    checklists: list[ChecklistItemOut]
+
+
+class IncidentListOut(Output):
+    incidents: list[IncidentOut]
+    total: int

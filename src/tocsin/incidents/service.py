@@ -1,0 +1,716 @@
+"""Incident operations: declare, acknowledge, move, escalate, staff, note, check off.
+
+Every change writes a timeline event and an audit row in the caller's transaction; the
+caller (request, command, job) commits. Permissions come from the current policy; SLA
+targets and checklists from the policy version the incident started under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.audit import service as audit
+from tocsin.auth import service as auth
+from tocsin.auth.actor import Actor
+from tocsin.auth.models import User
+from tocsin.auth.permissions import require
+from tocsin.clock import Clock
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.incidents import schemas
+from tocsin.incidents.lifecycle import OPEN_STATUSES, STATUSES, TRANSITIONS, can_move
+from tocsin.incidents.models import (
+    ChecklistItem,
+    Incident,
+    IncidentCounter,
+    IncidentEvent,
+    IncidentParticipant,
+    IncidentRole,
+)
+from tocsin.incidents.sla import TARGET_STAGE, compute_due, evaluate
+from tocsin.policy import service as policies
+from tocsin.policy.schema import Policy, Severity
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
+    """Restricted incidents only for their participants and admins."""
+    if actor.is_admin:
+        return query
+    if actor.user_id is None:
+        return query.where(Incident.restricted == false())
+    mine = select(IncidentParticipant.incident_id).where(IncidentParticipant.user_id == actor.user_id)
+    return query.where(or_(Incident.restricted == false(), Incident.id.in_(mine)))
+
+
+async def get(session: AsyncSession, actor: Actor, ref: str) -> Incident:
+    """The incident, or a 404 that does not reveal whether a restricted one exists."""
+    incident = await session.scalar(_visible(select(Incident), actor).where(Incident.ref == ref.strip().upper()))
+    if incident is None:
+        raise NotFound(f"no incident {ref!r}", details={"incident": ref})
+    return incident
+
+
+def _filtered(
+    query: Select[Any],
+    *,
+    status: Sequence[str] = (),
+    severity: Sequence[str] = (),
+    type_: Sequence[str] = (),
+    open_only: bool = False,
+    search: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Any]:
+    unknown = sorted(set(status) - set(STATUSES))
+    if unknown:
+        raise InvalidInput(
+            f"unknown status {', '.join(unknown)} (known: {', '.join(STATUSES)})",
+            details={"field": "status", "unknown": unknown},
+        )
+    if status:
+        query = query.where(Incident.status.in_(status))
+    if open_only:
+        query = query.where(Incident.status.in_(OPEN_STATUSES))
+    if severity:
+        query = query.where(Incident.severity.in_(severity))
+    if type_:
+        query = query.where(Incident.type.in_(type_))
+    if since:
+        query = query.where(Incident.declared_at >= since)
+    if until:
+        query = query.where(Incident.declared_at < until)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Incident.title).like(pattern),
+                func.lower(Incident.summary).like(pattern),
+                func.lower(Incident.ref).like(pattern),
+            )
+        )
+    return query
+
+
+async def search(
+    session: AsyncSession, actor: Actor, *, limit: int = 50, offset: int = 0, **filters: Any
+) -> tuple[list[Incident], int]:
+    """Incidents the actor may see, newest first, and how many match in all."""
+    base = _filtered(_visible(select(Incident), actor), **filters)
+    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    rows = await session.scalars(base.order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit).offset(offset))
+    return list(rows.all()), total
+
+
+async def _roles(session: AsyncSession, incident: Incident) -> list[IncidentRole]:
+    rows = await session.scalars(
+        select(IncidentRole).where(IncidentRole.incident_id == incident.id).order_by(IncidentRole.id)
+    )
+    return list(rows.all())
+
+
+async def timeline(session: AsyncSession, actor: Actor, ref: str) -> list[IncidentEvent]:
+    incident = await get(session, actor, ref)
+    rows = await session.scalars(
+        select(IncidentEvent).where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)
+    )
+    return list(rows.all())
+
+
+async def checklist(session: AsyncSession, incident: Incident) -> list[ChecklistItem]:
+    rows = await session.scalars(
+        select(ChecklistItem)
+        .where(ChecklistItem.incident_id == incident.id)
+        .order_by(ChecklistItem.id)
+    )
+    return list(rows.all())
+
+
+# --- the stage clock ----------------------------------------------------------------------
+
+
+def _stamps(incident: Incident, roles: Sequence[IncidentRole]) -> dict[str, datetime | None]:
+    stamps: dict[str, datetime | None] = {
+        "detected": incident.detected_at,
+        "declared": incident.declared_at,
+        "acknowledged": incident.acknowledged_at,
+        "identified": incident.identified_at,
+        "mitigated": incident.mitigated_at,
+        "resolved": incident.resolved_at,
+        "closed": incident.closed_at,
+    }
+    for row in roles:
+        key = f"role:{row.role}"
+        first = stamps.get(key)
+        if first is None or row.assumed_at < first:
+            stamps[key] = row.assumed_at
+    return stamps
+
+
+def _reached(target: str, stamps: dict[str, datetime | None]) -> datetime | None:
+    return stamps.get(TARGET_STAGE.get(target, target))
+
+
+def _refresh_due(incident: Incident, policy: Policy, roles: Sequence[IncidentRole]) -> None:
+    """Recompute due times of targets not yet reached; reached ones keep theirs."""
+    severity = _severity(policy, incident.severity)
+    stamps = _stamps(incident, roles)
+    fresh = compute_due(severity, stamps, policy.organization.calendar())
+    kept = {k: v for k, v in incident.sla_due.items() if _reached(k, stamps) is not None}
+    for name, due in fresh.items():
+        if name not in kept:
+            kept[name] = None if due is None else due.isoformat()
+    incident.sla_due = kept
+
+
+def sla_states(incident: Incident, roles: Sequence[IncidentRole], now: datetime) -> list[schemas.SlaTargetOut]:
+    stamps = _stamps(incident, roles)
+    out = []
+    for name, due_text in incident.sla_due.items():
+        due = None if due_text is None else datetime.fromisoformat(due_text)
+        state = evaluate(name, due, _reached(name, stamps), now)
+        margin = None if state.margin is None else int(state.margin.total_seconds())
+        out.append(
+            schemas.SlaTargetOut(
+                target=name,
+                due_at=state.due_at,
+                reached_at=state.reached_at,
+                verdict=state.verdict,
+                margin_seconds=margin,
+                text=state.describe(),
+            )
+        )
+    return out
+
+
+# --- describing -------------------------------------------------------------------------
+
+
+async def describe(
+    session: AsyncSession, incident: Incident, *, clock: Clock, detail: bool = False
+) -> schemas.IncidentOut:
+    """The incident as the API and ``--json`` show it, SLA verdicts as of now."""
+    roles = await _roles(session, incident)
+    version = await policies.get_version(session, incident.policy_version_id)
+    policy = policies.policy_of(version)
+    people = await auth.users_by_id(
+        session,
+        [r.user_id for r in roles] + [i for i in (incident.declared_by_id, incident.acknowledged_by_id) if i],
+    )
+
+    def holder(row: IncidentRole) -> schemas.RoleHolderOut:
+        user = people[row.user_id]
+        return schemas.RoleHolderOut(
+            role=row.role, email=user.email, name=user.name, assumed_at=row.assumed_at, relieved_at=row.relieved_at
+        )
+
+    def email(user_id: int | None) -> str | None:
+        return people[user_id].email if user_id in people else None
+
+    severity = policy.severity(incident.severity)
+    fields: dict[str, Any] = {
+        "id": incident.ref,
+        "title": incident.title,
+        "summary": incident.summary,
+        "severity": incident.severity,
+        "severity_name": severity.name if severity else incident.severity,
+        "type": incident.type,
+        "status": incident.status,
+        "restricted": incident.restricted,
+        "components": list(incident.components),
+        "impact": schemas.Impact(
+            users_affected=incident.users_affected,
+            users_affected_pct=incident.users_affected_pct,
+            business_impact=incident.business_impact,
+        ),
+        "policy_version": version.version,
+        "declared_by": email(incident.declared_by_id),
+        "acknowledged_by": email(incident.acknowledged_by_id),
+        "detected_at": incident.detected_at,
+        "declared_at": incident.declared_at,
+        "acknowledged_at": incident.acknowledged_at,
+        "identified_at": incident.identified_at,
+        "mitigated_at": incident.mitigated_at,
+        "resolved_at": incident.resolved_at,
+        "closed_at": incident.closed_at,
+        "roles": [holder(r) for r in roles if r.relieved_at is None],
+        "sla": sla_states(incident, roles, clock.now()),
+    }
+    if not detail:
+        return schemas.IncidentOut(**fields)
+    items = await checklist(session, incident)
+    return schemas.IncidentDetailOut(
+        **fields,
+        role_history=[holder(r) for r in roles],
+        checklists=[schemas.ChecklistItemOut.model_validate(i) for i in items],
+    )
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def _severity(policy: Policy, key: str) -> Severity:
+    severity = policy.severity(key)
+    if severity is None:
+        known = ", ".join(s.key for s in policy.severities)
+        raise InvalidInput(f"unknown severity {key!r} (known: {known})", details={"field": "severity", "value": key})
+    return severity
+
+
+def _check_type(policy: Policy, key: str | None) -> bool:
+    """Validate an incident type; returns whether it is restricted."""
+    if key is None:
+        return False
+    itype = policy.incident_type(key)
+    if itype is None:
+        known = ", ".join(t.key for t in policy.incident_types) or "none defined"
+        raise InvalidInput(f"unknown incident type {key!r} (known: {known})", details={"field": "type", "value": key})
+    return itype.restricted
+
+
+def _check_components(policy: Policy, keys: Sequence[str]) -> list[str]:
+    known = {c.key for c in policy.components}
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown component(s) {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none defined'})",
+            details={"field": "components", "unknown": unknown},
+        )
+    return list(dict.fromkeys(keys))
+
+
+async def _log(
+    session: AsyncSession,
+    actor: Actor,
+    incident: Incident,
+    kind: str,
+    summary: str,
+    *,
+    clock: Clock,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    audited: bool = True,
+) -> None:
+    """One timeline event and (for writes) one audit row."""
+    data: dict[str, Any] = {}
+    if before is not None:
+        data["before"] = before
+    if after is not None:
+        data["after"] = after
+    session.add(
+        IncidentEvent(
+            incident_id=incident.id,
+            at=clock.now(),
+            actor_id=actor.user_id,
+            actor=actor.label,
+            kind=kind,
+            summary=summary,
+            data=data,
+        )
+    )
+    if audited:
+        await audit.record(
+            session, actor, f"incident.{kind}", "incident", incident.ref, clock=clock, before=before, after=after
+        )
+    await session.flush()
+
+
+async def _next_ref(session: AsyncSession, day: str) -> str:
+    """Gap-free per-day number: an upsert on the day's counter row, in this transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(IncidentCounter).values(day=day, last=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[IncidentCounter.day], set_={"last": IncidentCounter.last + 1}
+    ).returning(IncidentCounter.last)
+    number = int((await session.execute(statement)).scalar_one())
+    return f"INC-{day}-{number:03d}"
+
+
+async def _add_participant(session: AsyncSession, incident: Incident, user_id: int | None, *, clock: Clock) -> None:
+    if user_id is None:
+        return
+    exists = await session.get(IncidentParticipant, (incident.id, user_id))
+    if exists is None:
+        session.add(IncidentParticipant(incident_id=incident.id, user_id=user_id, added_at=clock.now()))
+        await session.flush()
+
+
+async def _instantiate_checklists(session: AsyncSession, incident: Incident, policy: Policy, *, clock: Clock) -> int:
+    """Add the checklists that apply and are not on the incident yet; returns how many."""
+    present = {
+        key for key in await session.scalars(
+            select(ChecklistItem.checklist).where(ChecklistItem.incident_id == incident.id).distinct()
+        )
+    }
+    added = 0
+    for spec in policy.checklists_for(incident.severity, incident.type):
+        if spec.key in present:
+            continue
+        for position, text in enumerate(spec.items, start=1):
+            session.add(
+                ChecklistItem(
+                    incident_id=incident.id,
+                    checklist=spec.key,
+                    checklist_name=spec.name,
+                    phase=spec.phase,
+                    position=position,
+                    text=text,
+                )
+            )
+        added += 1
+    await session.flush()
+    return added
+
+
+async def declare(
+    session: AsyncSession, actor: Actor, data: schemas.DeclareIn, *, clock: Clock
+) -> Incident:
+    version, policy = await policies.current(session)
+    require(policy, actor, "declare")
+    severity = _severity(policy, data.severity)
+    restricted = _check_type(policy, data.type)
+    components = _check_components(policy, data.components)
+    now = clock.now()
+    detected = data.detected_at or now
+    if detected > now:
+        raise InvalidInput("detected_at lies in the future", details={"field": "detected_at"})
+    day = now.astimezone(ZoneInfo(policy.organization.timezone)).date().isoformat()
+    incident = Incident(
+        ref=await _next_ref(session, day),
+        title=data.title,
+        summary=data.summary,
+        severity=severity.key,
+        type=data.type,
+        status="investigating",
+        restricted=restricted,
+        policy_version_id=version.id,
+        components=components,
+        users_affected=data.impact.users_affected,
+        users_affected_pct=data.impact.users_affected_pct,
+        business_impact=data.impact.business_impact,
+        declared_by_id=actor.user_id,
+        detected_at=detected,
+        declared_at=now,
+        sla_due={},
+    )
+    session.add(incident)
+    await session.flush()
+    _refresh_due(incident, policy, [])
+    await _add_participant(session, incident, actor.user_id, clock=clock)
+    await _log(
+        session, actor, incident, "declared",
+        f"Declared {incident.ref} ({severity.key} {severity.name}): {incident.title}",
+        clock=clock,
+        after={
+            "title": incident.title, "severity": incident.severity, "type": incident.type,
+            "status": incident.status, "detected_at": detected.isoformat(), "components": components,
+            "policy_version": version.version,
+        },
+    )
+    if await _instantiate_checklists(session, incident, policy, clock=clock):
+        await _log(session, actor, incident, "checklists", "Checklists added from the policy", clock=clock, audited=False)
+    return incident
+
+
+async def _for_change(
+    session: AsyncSession, actor: Actor, ref: str, permission: str
+) -> tuple[Incident, Policy, list[IncidentRole]]:
+    """Load an incident for a write and check the permission (standing + incident roles)."""
+    incident = await get(session, actor, ref)
+    _, current = await policies.current(session)
+    roles = await _roles(session, incident)
+    held = [r.role for r in roles if r.user_id == actor.user_id and r.relieved_at is None]
+    require(current, actor, permission, held)
+    return incident, await _incident_policy(session, incident), roles
+
+
+async def _incident_policy(session: AsyncSession, incident: Incident) -> Policy:
+    return policies.policy_of(await policies.get_version(session, incident.policy_version_id))
+
+
+async def acknowledge(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> Incident:
+    incident, policy, roles = await _for_change(session, actor, ref, "acknowledge")
+    if incident.acknowledged_at is not None:
+        return incident  # acknowledging twice changes nothing, as in every pager
+    await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=False)
+    return incident
+
+
+async def _acknowledge(
+    session: AsyncSession,
+    actor: Actor,
+    incident: Incident,
+    policy: Policy,
+    roles: Sequence[IncidentRole],
+    *,
+    clock: Clock,
+    implied: bool,
+) -> None:
+    incident.acknowledged_at = clock.now()
+    incident.acknowledged_by_id = actor.user_id
+    _refresh_due(incident, policy, roles)
+    how = " (implied by a status change)" if implied else ""
+    await _log(
+        session, actor, incident, "acknowledged", f"Acknowledged by {actor.name}{how}",
+        clock=clock, after={"acknowledged_at": incident.acknowledged_at.isoformat()},
+    )
+
+
+async def set_status(
+    session: AsyncSession, actor: Actor, ref: str, status: str, *, clock: Clock, note: str = ""
+) -> Incident:
+    incident, policy, roles = await _for_change(session, actor, ref, "update-status")
+    current = incident.status
+    if status not in STATUSES:
+        raise InvalidInput(
+            f"unknown status {status!r} (known: {', '.join(STATUSES)})", details={"field": "status", "value": status}
+        )
+    if not can_move(current, status):
+        allowed = sorted(TRANSITIONS[current])  # type: ignore[index]
+        raise Conflict(
+            f"{incident.ref} is {current!r} and cannot move to {status!r}"
+            + (f" (allowed: {', '.join(allowed)})" if allowed else " (closed is final)"),
+            code="invalid_transition",
+            details={"current": current, "requested": status, "allowed": allowed},
+        )
+    now = clock.now()
+    if incident.acknowledged_at is None and status != "investigating":
+        await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=True)
+    reopened = current == "resolved" and status == "investigating"
+    if reopened:
+        incident.resolved_at = None
+        incident.mitigated_at = None
+    if status in ("identified", "monitoring", "resolved", "closed") and incident.identified_at is None:
+        incident.identified_at = now
+    if status in ("monitoring", "resolved", "closed") and incident.mitigated_at is None:
+        incident.mitigated_at = now
+    if status == "resolved":
+        incident.resolved_at = now
+    if status == "closed":
+        incident.closed_at = now
+    incident.status = status
+    _refresh_due(incident, policy, roles)
+    kind = "reopened" if reopened else "status"
+    summary = f"Reopened ({current} → {status})" if reopened else f"Status {current} → {status}"
+    if note:
+        summary += f": {note}"
+    await _log(session, actor, incident, kind, summary, clock=clock, before={"status": current}, after={"status": status, "note": note} if note else {"status": status})
+    return incident
+
+
+async def change_severity(
+    session: AsyncSession, actor: Actor, ref: str, severity_key: str, *, clock: Clock, reason: str = ""
+) -> Incident:
+    incident, policy, roles = await _for_change(session, actor, ref, "change-severity")
+    new = _severity(policy, severity_key)
+    old = incident.severity
+    if new.key == old:
+        return incident
+    direction = "Escalated" if policy.severity_rank(new.key) < policy.severity_rank(old) else "De-escalated"
+    incident.severity = new.key
+    _refresh_due(incident, policy, roles)
+    summary = f"{direction} {old} → {new.key}" + (f": {reason}" if reason else "")
+    await _log(session, actor, incident, "severity", summary, clock=clock, before={"severity": old}, after={"severity": new.key, "reason": reason})
+    if await _instantiate_checklists(session, incident, policy, clock=clock):
+        await _log(session, actor, incident, "checklists", f"Checklists for {new.key} added", clock=clock, audited=False)
+    return incident
+
+
+async def update(
+    session: AsyncSession, actor: Actor, ref: str, data: schemas.UpdateIn, *, clock: Clock
+) -> Incident:
+    incident, policy, roles = await _for_change(session, actor, ref, "edit-incident")
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+
+    def change(field: str, value: Any) -> None:
+        if getattr(incident, field) != value:
+            before[field], after[field] = getattr(incident, field), value
+            setattr(incident, field, value)
+
+    if data.title is not None:
+        change("title", data.title.strip())
+    if data.summary is not None:
+        change("summary", data.summary)
+    if data.components is not None:
+        change("components", _check_components(policy, data.components))
+    if data.impact is not None:
+        change("users_affected", data.impact.users_affected)
+        change("users_affected_pct", data.impact.users_affected_pct)
+        change("business_impact", data.impact.business_impact)
+    type_changed = "type" in data.model_fields_set and data.type != incident.type
+    if type_changed:
+        restricted = _check_type(policy, data.type)
+        change("type", data.type)
+        change("restricted", restricted)
+    if not after:
+        return incident
+    await _log(session, actor, incident, "updated", "Updated " + ", ".join(sorted(after)), clock=clock, before=before, after=after)
+    if type_changed and await _instantiate_checklists(session, incident, policy, clock=clock):
+        await _log(session, actor, incident, "checklists", f"Checklists for type {incident.type} added", clock=clock, audited=False)
+    return incident
+
+
+async def assign_role(
+    session: AsyncSession, actor: Actor, ref: str, role_key: str, email: str, *, clock: Clock
+) -> Incident:
+    incident, _, roles = await _for_change(session, actor, ref, "assign-roles")
+    _, current = await policies.current(session)
+    role = current.role(role_key)
+    if role is None:
+        known = ", ".join(r.key for r in current.roles) or "none defined"
+        raise InvalidInput(f"unknown role {role_key!r} (known: {known})", details={"field": "role", "value": role_key})
+    user = await auth.get_user(session, email)
+    active = [r for r in roles if r.role == role.key and r.relieved_at is None]
+    if any(r.user_id == user.id for r in active):
+        return incident
+    now = clock.now()
+    if role.exclusive:
+        for row in active:
+            await _relieve(session, actor, incident, row, clock=clock, handover=True)
+    row = IncidentRole(
+        incident_id=incident.id, role=role.key, user_id=user.id, exclusive=role.exclusive,
+        assumed_at=now, assigned_by=actor.label,
+    )
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{role.key} of {incident.ref} was just assigned by someone else; reload and try again",
+            code="role_taken", details={"role": role.key},
+        ) from exc
+    await _add_participant(session, incident, user.id, clock=clock)
+    _refresh_due(incident, await _incident_policy(session, incident), [*roles, row])
+    await _log(
+        session, actor, incident, "role_assigned", f"{user.name} is now {role.name}",
+        clock=clock, after={"role": role.key, "user": user.email},
+    )
+    return incident
+
+
+async def _relieve(
+    session: AsyncSession, actor: Actor, incident: Incident, row: IncidentRole, *, clock: Clock, handover: bool = False
+) -> None:
+    row.relieved_at = clock.now()
+    await session.flush()
+    user = await session.get(User, row.user_id)
+    name = user.name if user else str(row.user_id)
+    why = " (handover)" if handover else ""
+    await _log(
+        session, actor, incident, "role_relieved", f"{name} relieved as {row.role}{why}",
+        clock=clock, before={"role": row.role, "user": user.email if user else None},
+    )
+
+
+async def relieve_role(
+    session: AsyncSession, actor: Actor, ref: str, role_key: str, email: str | None, *, clock: Clock
+) -> Incident:
+    incident, _, roles = await _for_change(session, actor, ref, "assign-roles")
+    active = [r for r in roles if r.role == role_key and r.relieved_at is None]
+    if email is not None:
+        user = await auth.get_user(session, email)
+        active = [r for r in active if r.user_id == user.id]
+    if not active:
+        raise NotFound(f"nobody holds {role_key!r} on {incident.ref}" + (f" as {email}" if email else ""), details={"role": role_key})
+    if len(active) > 1:
+        raise InvalidInput(f"several people hold {role_key!r}; name one with an e-mail", details={"field": "email"})
+    await _relieve(session, actor, incident, active[0], clock=clock)
+    return incident
+
+
+async def add_note(session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock) -> IncidentEvent:
+    incident, _, _ = await _for_change(session, actor, ref, "add-note")
+    if not text.strip():
+        raise InvalidInput("a note needs text", details={"field": "text"})
+    await _log(session, actor, incident, "note", text.strip(), clock=clock, after={"text": text.strip()})
+    event = await session.scalar(
+        select(IncidentEvent).where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id.desc()).limit(1)
+    )
+    assert event is not None
+    return event
+
+
+async def set_checked(
+    session: AsyncSession, actor: Actor, ref: str, item_id: int, checked: bool, *, clock: Clock
+) -> ChecklistItem:
+    incident, _, _ = await _for_change(session, actor, ref, "check-items")
+    item = await session.scalar(
+        select(ChecklistItem).where(ChecklistItem.id == item_id, ChecklistItem.incident_id == incident.id)
+    )
+    if item is None:
+        raise NotFound(f"{incident.ref} has no checklist item {item_id}", details={"item": item_id})
+    if (item.checked_at is not None) == checked:
+        return item
+    item.checked_at = clock.now() if checked else None
+    item.checked_by = actor.label if checked else None
+    verb = "Checked" if checked else "Unchecked"
+    await _log(
+        session, actor, incident, "checklist", f"{verb} [{item.checklist_name}] {item.text}",
+        clock=clock, after={"item": item.id, "checked": checked},
+    )
+    return item
+
+
+async def add_participant(
+    session: AsyncSession, actor: Actor, ref: str, email: str, *, clock: Clock
+) -> Incident:
+    """Let someone see a restricted incident (needs ``assign-roles``)."""
+    incident, _, _ = await _for_change(session, actor, ref, "assign-roles")
+    user = await auth.get_user(session, email)
+    await _add_participant(session, incident, user.id, clock=clock)
+    await _log(session, actor, incident, "participant", f"{user.name} added as participant", clock=clock, after={"user": user.email})
+    return incident
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+def _local(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+async def timeline_markdown(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> str:
+    """The incident and its timeline as Markdown, times in the policy's time zone."""
+    incident = await get(session, actor, ref)
+    policy = await _incident_policy(session, incident)
+    zone = ZoneInfo(policy.organization.timezone)
+    described = await describe(session, incident, clock=clock)
+    events = await timeline(session, actor, ref)
+    lines = [
+        f"# {incident.ref}: {incident.title}",
+        "",
+        f"- Severity: {described.severity} ({described.severity_name})",
+        f"- Type: {incident.type or '-'}",
+        f"- Status: {incident.status}",
+        f"- Detected: {_local(incident.detected_at, zone)}",
+        f"- Declared: {_local(incident.declared_at, zone)}",
+    ]
+    for stage in ("acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "closed_at"):
+        value = getattr(incident, stage)
+        if value is not None:
+            lines.append(f"- {stage.removesuffix('_at').capitalize()}: {_local(value, zone)}")
+    if described.sla:
+        lines += ["", "## SLA", "", "| Target | Due | Verdict |", "|---|---|---|"]
+        for target in described.sla:
+            due = _local(target.due_at, zone) if target.due_at else "-"
+            lines.append(f"| {target.target} | {due} | {target.text} |")
+    lines += ["", "## Timeline", "", "| Time | Who | What |", "|---|---|---|"]
+    for event in events:
+        text = event.summary.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {_local(event.at, zone)} | {event.actor} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
+    return None if start is None or end is None else end - start

@@ -1,0 +1,30 @@
+"""Every table, imported in one place for Alembic and the migration check."""
+
+from tocsin.audit.models import AuditEntry
+from tocsin.auth.models import ApiToken, Team, TeamMember, User
+from tocsin.db import Base
+from tocsin.incidents.models import (
+    ChecklistItem,
+    Incident,
+    IncidentCounter,
+    IncidentEvent,
+    IncidentParticipant,
+    IncidentRole,
+)
+from tocsin.policy.models import PolicyVersion
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "ChecklistItem",
+    "Incident",
+    "IncidentCounter",
+    "IncidentEvent",
+    "IncidentParticipant",
+    "IncidentRole",
+    "PolicyVersion",
+    "Team",
+    "TeamMember",
+    "User",
+]

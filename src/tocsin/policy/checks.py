@@ -1,0 +1,113 @@
+"""Cross-reference checks of a parsed policy: every name used is defined, once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tocsin.policy.permissions import BUILTIN_PERMISSIONS
+from tocsin.policy.schema import Policy
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+
+def _duplicates(items: Sequence[object], attr: str, section: str) -> Iterable[Problem]:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        key = str(getattr(item, attr)).lower()
+        if key in seen:
+            yield (section, i, attr), f"duplicate {attr} {getattr(item, attr)!r} in {section}"
+        seen.add(key)
+
+
+def _unknown(value: str, known: set[str], what: str) -> str:
+    choices = ", ".join(sorted(known)) or "none defined"
+    return f"unknown {what} {value!r} (known: {choices})"
+
+
+def check_references(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    for section, attr in (
+        ("severities", "key"),
+        ("incident_types", "key"),
+        ("permissions", "key"),
+        ("roles", "key"),
+        ("phases", "key"),
+        ("checklists", "key"),
+        ("teams", "key"),
+        ("people", "email"),
+        ("vendors", "key"),
+        ("components", "key"),
+        ("root_causes", "key"),
+    ):
+        problems.extend(_duplicates(getattr(policy, section), attr, section))
+
+    severities = {s.key for s in policy.severities}
+    types = {t.key for t in policy.incident_types}
+    roles = {r.key for r in policy.roles}
+    teams = {t.key for t in policy.teams}
+    phases = {p.key for p in policy.phases}
+    permissions = set(BUILTIN_PERMISSIONS) | {p.key for p in policy.permissions}
+
+    for i, perm in enumerate(policy.permissions):
+        if perm.key in BUILTIN_PERMISSIONS:
+            problems.append(
+                (("permissions", i, "key"), f"{perm.key!r} is built in; do not declare it again")
+            )
+    for i, perm_key in enumerate(policy.everyone):
+        if perm_key not in permissions:
+            problems.append((("everyone", i), _unknown(perm_key, permissions, "permission")))
+    for i, role in enumerate(policy.roles):
+        for j, perm_key in enumerate(role.permissions):
+            if perm_key not in permissions:
+                loc: Loc = ("roles", i, "permissions", j)
+                problems.append((loc, _unknown(perm_key, permissions, "permission")))
+    for i, sev in enumerate(policy.severities):
+        for j, req in enumerate(sev.required_roles):
+            if req.role not in roles:
+                loc = ("severities", i, "required_roles", j, "role")
+                problems.append((loc, _unknown(req.role, roles, "role")))
+        for stage in ("acknowledge", "identify", "mitigate", "resolve"):
+            target = getattr(sev.sla, stage)
+            if target is not None and target.from_ == _STAGE_REACHED[stage]:
+                loc = ("severities", i, "sla", stage, "from")
+                problems.append((loc, f"the {stage} target cannot count from its own stage"))
+    for i, itype in enumerate(policy.incident_types):
+        if itype.typical_severity is not None and itype.typical_severity not in severities:
+            loc = ("incident_types", i, "typical_severity")
+            problems.append((loc, _unknown(itype.typical_severity, severities, "severity")))
+    for i, checklist in enumerate(policy.checklists):
+        if phases and checklist.phase not in phases:
+            loc = ("checklists", i, "phase")
+            problems.append((loc, _unknown(checklist.phase, phases, "phase")))
+        for j, sev_key in enumerate(checklist.severities):
+            if sev_key not in severities:
+                loc = ("checklists", i, "severities", j)
+                problems.append((loc, _unknown(sev_key, severities, "severity")))
+        for j, type_key in enumerate(checklist.types):
+            if type_key not in types:
+                loc = ("checklists", i, "types", j)
+                problems.append((loc, _unknown(type_key, types, "incident type")))
+    for i, person in enumerate(policy.people):
+        for j, role_key in enumerate(person.roles):
+            if role_key not in roles:
+                problems.append((("people", i, "roles", j), _unknown(role_key, roles, "role")))
+        for j, team_key in enumerate(person.teams):
+            if team_key not in teams:
+                problems.append((("people", i, "teams", j), _unknown(team_key, teams, "team")))
+        if person.timezone is not None:
+            try:
+                ZoneInfo(person.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                loc = ("people", i, "timezone")
+                problems.append((loc, f"unknown IANA time zone {person.timezone!r}"))
+    return problems
+
+
+_STAGE_REACHED = {
+    "acknowledge": "acknowledged",
+    "identify": "identified",
+    "mitigate": "mitigated",
+    "resolve": "resolved",
+}

@@ -1,0 +1,252 @@
+"""The policy file's schema: how an organisation responds to incidents.
+
+Pure data. Parsing with locations lives in :mod:`tocsin.policy.loader`; cross-references
+(a checklist naming a severity that does not exist, ...) in :mod:`tocsin.policy.checks`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from tocsin.policy.calendar import BusinessCalendar
+from tocsin.policy.spans import Span, parse_span
+
+FORMAT_VERSION = 1
+
+Duration = Annotated[
+    Span,
+    PlainValidator(parse_span),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["15m", "1h30m", "3bd"]}),
+]
+Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+Stage = Literal["detected", "declared", "acknowledged", "identified", "mitigated", "resolved"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Strict(BaseModel):
+    """Every policy section refuses unknown keys, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BusinessHours(Strict):
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.end <= self.start:
+            raise ValueError("business hours must end after they start")
+        return self
+
+
+class Organization(Strict):
+    name: str
+    locale: Literal["en", "nl"] = "en"
+    timezone: str = "UTC"
+    business_hours: BusinessHours = BusinessHours()
+    holidays: list[date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    def calendar(self) -> BusinessCalendar:
+        hours = self.business_hours
+        return BusinessCalendar(
+            zone=ZoneInfo(self.timezone),
+            weekdays=frozenset(WEEKDAYS.index(d) for d in hours.days),
+            opens=hours.start,
+            closes=hours.end,
+            holidays=frozenset(self.holidays),
+        )
+
+
+class Target(Strict):
+    """A deadline for reaching a stage, counted from an earlier stage."""
+
+    within: Duration
+    from_: Stage = Field("detected", alias="from")
+    business_hours: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"within": value} if isinstance(value, str | int | float) else value
+
+
+class SLA(Strict):
+    """Response targets per stage; an absent stage is best effort."""
+
+    acknowledge: Target | None = None
+    identify: Target | None = None
+    mitigate: Target | None = None
+    resolve: Target | None = None
+
+
+class RequiredRole(Strict):
+    role: Slug
+    within: Duration | None = None
+
+
+class PostmortemRule(Strict):
+    required: bool = False
+    within: Duration | None = None
+    business_hours: bool = False
+
+
+class Severity(Strict):
+    key: Slug
+    name: str
+    definition: str = ""
+    symptoms: list[str] = []
+    sla: SLA = SLA()
+    update_every: Duration | None = None
+    required_roles: list[RequiredRole] = []
+    channels: list[str] = []
+    postmortem: PostmortemRule = PostmortemRule()
+
+
+class IncidentType(Strict):
+    key: Slug
+    name: str
+    description: str = ""
+    typical_severity: Slug | None = None
+    restricted: bool = False
+    symptoms: list[str] = []
+
+
+class Role(Strict):
+    key: Slug
+    name: str
+    description: str = ""
+    permissions: list[Slug] = []
+    #: Held by one person at a time within an incident (the database enforces it).
+    exclusive: bool = False
+
+
+class Permission(Strict):
+    key: Slug
+    name: str = ""
+    description: str = ""
+
+
+class Phase(Strict):
+    key: Slug
+    name: str
+    description: str = ""
+
+
+class Checklist(Strict):
+    key: Slug
+    name: str
+    phase: Slug
+    #: Applies to these severities / types; empty means all.
+    severities: list[Slug] = []
+    types: list[Slug] = []
+    items: list[str] = Field(min_length=1)
+
+
+class Contact(Strict):
+    type: Literal["email", "phone", "sms", "voice", "slack", "teams", "webhook", "url", "chat", "other"]
+    value: str
+    label: str = ""
+
+
+class Team(Strict):
+    key: Slug
+    name: str
+    description: str = ""
+    contacts: list[Contact] = []
+
+
+class Person(Strict):
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
+    name: str
+    roles: list[Slug] = []
+    teams: list[Slug] = []
+    admin: bool = False
+    timezone: str | None = None
+    locale: Literal["en", "nl"] | None = None
+    contacts: list[Contact] = []
+
+
+class Vendor(Strict):
+    key: Slug
+    name: str
+    support_url: str = ""
+    contacts: list[Contact] = []
+    notes: str = ""
+
+
+class Component(Strict):
+    key: Slug
+    name: str
+    group: str | None = None
+    description: str = ""
+
+
+class RootCause(Strict):
+    key: Slug
+    name: str
+    description: str = ""
+
+
+class Policy(Strict):
+    tocsin: Literal[1] = FORMAT_VERSION
+    organization: Organization
+    severities: list[Severity] = Field(min_length=1)
+    incident_types: list[IncidentType] = []
+    permissions: list[Permission] = []
+    #: Permissions every signed-in person has, whatever their roles.
+    everyone: list[Slug] = ["declare", "add-note"]
+    roles: list[Role] = []
+    phases: list[Phase] = []
+    checklists: list[Checklist] = []
+    teams: list[Team] = []
+    people: list[Person] = []
+    vendors: list[Vendor] = []
+    components: list[Component] = []
+    root_causes: list[RootCause] = []
+
+    def severity(self, key: str) -> Severity | None:
+        return next((s for s in self.severities if s.key == key), None)
+
+    def incident_type(self, key: str) -> IncidentType | None:
+        return next((t for t in self.incident_types if t.key == key), None)
+
+    def role(self, key: str) -> Role | None:
+        return next((r for r in self.roles if r.key == key), None)
+
+    def severity_rank(self, key: str) -> int:
+        """0 for the most severe level; levels are listed most severe first."""
+        return [s.key for s in self.severities].index(key)
+
+    def checklists_for(self, severity: str, type_key: str | None) -> list[Checklist]:
+        return [
+            c
+            for c in self.checklists
+            if (not c.severities or severity in c.severities)
+            and (not c.types or (type_key is not None and type_key in c.types))
+        ]

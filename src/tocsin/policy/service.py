@@ -1,0 +1,96 @@
+"""Policy versions: check, apply (a new version), read the current or a past one."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.audit import service as audit
+from tocsin.auth import service as auth
+from tocsin.auth.actor import Actor
+from tocsin.clock import Clock
+from tocsin.errors import Forbidden, NotFound
+from tocsin.policy.loader import load_policy_text
+from tocsin.policy.models import PolicyVersion
+from tocsin.policy.schema import Policy
+
+
+@lru_cache(maxsize=64)
+def _parsed(checksum: str, content: str) -> Policy:
+    return load_policy_text(content, f"policy@{checksum[:8]}")
+
+
+def policy_of(version: PolicyVersion) -> Policy:
+    """The parsed policy of a stored version (parsed once per process)."""
+    return _parsed(version.checksum, version.content)
+
+
+async def current_version(session: AsyncSession) -> PolicyVersion:
+    version = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
+    if version is None:
+        raise NotFound(
+            "no policy has been applied yet; run `tocsin policy apply FILE`",
+            code="no_policy",
+        )
+    return version
+
+
+async def current(session: AsyncSession) -> tuple[PolicyVersion, Policy]:
+    version = await current_version(session)
+    return version, policy_of(version)
+
+
+async def get_version(session: AsyncSession, version_id: int) -> PolicyVersion:
+    version = await session.get(PolicyVersion, version_id)
+    if version is None:
+        raise NotFound(f"no policy version with id {version_id}")
+    return version
+
+
+async def by_number(session: AsyncSession, number: int) -> PolicyVersion:
+    version = await session.scalar(select(PolicyVersion).where(PolicyVersion.version == number))
+    if version is None:
+        raise NotFound(f"no policy version {number}", details={"version": number})
+    return version
+
+
+async def versions(session: AsyncSession) -> list[PolicyVersion]:
+    return list((await session.scalars(select(PolicyVersion).order_by(PolicyVersion.version))).all())
+
+
+async def apply(
+    session: AsyncSession, actor: Actor, content: str, *, clock: Clock, source: str = "<api>"
+) -> tuple[PolicyVersion, bool]:
+    """Store the policy as a new version unless it equals the current one.
+
+    Returns the version and whether it is new. Raises ``PolicyInvalid`` listing every
+    problem; nothing is stored then. People and teams of the policy are created/updated.
+    """
+    if not actor.is_admin:
+        raise Forbidden("applying a policy needs admin rights", code="permission_denied", details={"permission": "admin"})
+    policy = load_policy_text(content, source)
+    checksum = hashlib.sha256(content.encode()).hexdigest()
+    latest = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
+    if latest is not None and latest.checksum == checksum:
+        return latest, False
+    number = int(await session.scalar(select(func.coalesce(func.max(PolicyVersion.version), 0))) or 0) + 1
+    version = PolicyVersion(
+        version=number,
+        content=content,
+        checksum=checksum,
+        source=source[-500:],
+        applied_at=clock.now(),
+        applied_by=actor.label,
+    )
+    session.add(version)
+    await session.flush()
+    await auth.sync_people(session, actor, policy.people, policy.teams, clock=clock)
+    await audit.record(
+        session, actor, "policy.apply", "policy", number, clock=clock,
+        before=None if latest is None else {"version": latest.version, "checksum": latest.checksum},
+        after={"version": number, "checksum": checksum, "source": version.source},
+    )
+    return version, True
