@@ -82,7 +82,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ())]
-        out.append({"location": ".".join(loc), "message": error.get("msg", ""), "type": error.get("type", "")})
+        out.append(
+            {
+                "location": ".".join(loc),
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
     return out
 
 
@@ -110,12 +116,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error", exc_info=exc)
-        body = {"error": {"code": "internal_error", "message": "internal error (a bug: please report it)", "details": None}}
+        body = {
+            "error": {
+                "code": "internal_error",
+                "message": "internal error (a bug: please report it)",
+                "details": None,
+            }
+        }
         return JSONResponse(body, status_code=500)
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, database: Database | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     db = database or Database(settings)

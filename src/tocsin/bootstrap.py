@@ -52,8 +52,16 @@ async def bootstrap(
         if await auth.count_admins(session) == 0:
             password = new_password()
             await auth.create_user(
-                session, SYSTEM, admin_email, clock=clock, name="Administrator", is_admin=True, password=password
+                session,
+                SYSTEM,
+                admin_email,
+                clock=clock,
+                name="Administrator",
+                is_admin=True,
+                password=password,
             )
-            _, token = await auth.create_token(session, SYSTEM, admin_email, clock=clock, name="first admin")
+            _, token = await auth.create_token(
+                session, SYSTEM, admin_email, clock=clock, name="first admin"
+            )
             admin = FirstAdmin(email=admin_email, password=password, token=token)
         return Bootstrap(policy_version=version.version, policy_applied=applied, admin=admin)

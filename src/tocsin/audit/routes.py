@@ -27,6 +27,12 @@ async def entries(
 ) -> list[AuditOut]:
     async with ctx.db.read() as session:
         rows = await audit.entries(
-            session, actor, action=action, object_type=object_type, object_id=object_id, since=since, limit=limit
+            session,
+            actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            since=since,
+            limit=limit,
         )
         return [AuditOut.model_validate(r) for r in rows]

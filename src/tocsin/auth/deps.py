@@ -30,11 +30,11 @@ async def get_actor(request: Request, ctx: Annotated[Context, Depends(get_contex
         )
     async with ctx.db.read() as session:
         user, token = await auth.authenticate_token(session, secret)
-    last = token.last_used_at
+        actor, token_id, last = auth.actor_for(user), token.id, token.last_used_at
     if last is None or ctx.clock.now() - last >= LAST_USED_RESOLUTION:
         async with ctx.db.write() as session:
-            await auth.touch_token(session, token.id, clock=ctx.clock)
-    return auth.actor_for(user)
+            await auth.touch_token(session, token_id, clock=ctx.clock)
+    return actor
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -16,8 +16,13 @@ router = APIRouter(tags=["people"], responses=ERROR_RESPONSES)
 
 def token_out(token: ApiToken, user: User) -> TokenOut:
     return TokenOut(
-        id=token.id, user=user.email, name=token.name, prefix=token.prefix,
-        created_at=token.created_at, last_used_at=token.last_used_at, revoked_at=token.revoked_at,
+        id=token.id,
+        user=user.email,
+        name=token.name,
+        prefix=token.prefix,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
+        revoked_at=token.revoked_at,
     )
 
 
@@ -38,8 +43,15 @@ async def add_user(body: UserIn, ctx: ContextDep, actor: ActorDep) -> UserOut:
     async with ctx.db.write() as session:
         _, policy = await policies.current(session)
         user = await auth.create_user(
-            session, actor, body.email, clock=ctx.clock, name=body.name, is_admin=body.admin,
-            roles=body.roles, known_roles=[r.key for r in policy.roles], password=body.password,
+            session,
+            actor,
+            body.email,
+            clock=ctx.clock,
+            name=body.name,
+            is_admin=body.admin,
+            roles=body.roles,
+            known_roles=[r.key for r in policy.roles],
+            password=body.password,
         )
         return UserOut.model_validate(user)
 
@@ -54,7 +66,9 @@ async def tokens(ctx: ContextDep, actor: ActorDep) -> list[TokenOut]:
 async def create_token(body: TokenIn, ctx: ContextDep, actor: ActorDep) -> NewTokenOut:
     async with ctx.db.write() as session:
         email = body.email or actor.email
-        token, secret = await auth.create_token(session, actor, email, name=body.name, clock=ctx.clock)
+        token, secret = await auth.create_token(
+            session, actor, email, name=body.name, clock=ctx.clock
+        )
         user = await auth.get_user(session, email)
         return NewTokenOut(**token_out(token, user).model_dump(), token=secret)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -31,15 +30,24 @@ def actor_for(user: User) -> Actor:
 
 def _require_admin(actor: Actor, what: str) -> None:
     if not actor.is_admin:
-        raise Forbidden(f"{what} needs admin rights", code="permission_denied", details={"permission": "admin"})
+        raise Forbidden(
+            f"{what} needs admin rights", code="permission_denied", details={"permission": "admin"}
+        )
 
 
 def _user_view(user: User) -> dict[str, Any]:
-    return {"email": user.email, "name": user.name, "is_admin": user.is_admin, "roles": list(user.roles)}
+    return {
+        "email": user.email,
+        "name": user.name,
+        "is_admin": user.is_admin,
+        "roles": list(user.roles),
+    }
 
 
 async def count_admins(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(User).where(User.is_admin.is_(True), User.active.is_(True))
+    query = (
+        select(func.count()).select_from(User).where(User.is_admin.is_(True), User.active.is_(True))
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -101,7 +109,9 @@ async def create_user(
     )
     session.add(user)
     await session.flush()
-    await audit.record(session, actor, "user.create", "user", user.email, clock=clock, after=_user_view(user))
+    await audit.record(
+        session, actor, "user.create", "user", user.email, clock=clock, after=_user_view(user)
+    )
     return user
 
 
@@ -144,13 +154,20 @@ async def create_token(
     session.add(token)
     await session.flush()
     await audit.record(
-        session, actor, "token.create", "token", token.id, clock=clock,
+        session,
+        actor,
+        "token.create",
+        "token",
+        token.id,
+        clock=clock,
         after={"user": user.email, "name": name, "prefix": token.prefix},
     )
     return token, secret
 
 
-async def list_tokens(session: AsyncSession, actor: Actor, email: str | None = None) -> list[tuple[ApiToken, User]]:
+async def list_tokens(
+    session: AsyncSession, actor: Actor, email: str | None = None
+) -> list[tuple[ApiToken, User]]:
     query = select(ApiToken, User).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
     if not actor.is_admin:
         query = query.where(User.id == actor.user_id)
@@ -159,7 +176,9 @@ async def list_tokens(session: AsyncSession, actor: Actor, email: str | None = N
     return [(t, u) for t, u in (await session.execute(query)).all()]
 
 
-async def revoke_token(session: AsyncSession, actor: Actor, token_id: int, *, clock: Clock) -> ApiToken:
+async def revoke_token(
+    session: AsyncSession, actor: Actor, token_id: int, *, clock: Clock
+) -> ApiToken:
     token = await session.get(ApiToken, token_id)
     if token is None or (not actor.is_admin and token.user_id != actor.user_id):
         raise NotFound(f"no token with id {token_id}", details={"token_id": token_id})
@@ -225,9 +244,17 @@ async def sync_people(
         await session.flush()
         after = _user_view(user)
         if before != after:
-            await audit.record(session, actor, "user.sync", "user", user.email, clock=clock, before=before, after=after)
+            await audit.record(
+                session,
+                actor,
+                "user.sync",
+                "user",
+                user.email,
+                clock=clock,
+                before=before,
+                after=after,
+            )
         await session.execute(delete(TeamMember).where(TeamMember.user_id == user.id))
         for key in person.teams:
             session.add(TeamMember(team_id=team_rows[key].id, user_id=user.id))
     await session.flush()
-

@@ -11,8 +11,12 @@ from tocsin.cli.output import emit_json, table, when
 
 
 def audit(
-    action: Annotated[str | None, typer.Option(help="Only this action, e.g. incident.declared.")] = None,
-    object_id: Annotated[str | None, typer.Option("--object", help="Only this object, e.g. an incident id.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. incident.declared.")
+    ] = None,
+    object_id: Annotated[
+        str | None, typer.Option("--object", help="Only this object, e.g. an incident id.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
@@ -26,4 +30,10 @@ def audit(
     if as_json:
         emit_json(rows)
         return
-    table([(when(r["at"]), r["actor"], r["action"], f"{r['object_type']}:{r['object_id']}") for r in rows], ["time", "actor", "action", "object"])
+    table(
+        [
+            (when(r["at"]), r["actor"], r["action"], f"{r['object_type']}:{r['object_id']}")
+            for r in rows
+        ],
+        ["time", "actor", "action", "object"],
+    )

@@ -51,7 +51,13 @@ def _raise_for(response: httpx.Response) -> Any:
 
 
 def request(
-    target: Target, method: str, path: str, *, json: Any = None, params: Any = None, text: bool = False
+    target: Target,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    params: Any = None,
+    text: bool = False,
 ) -> Any:
     """Send one API request; returns the decoded JSON (or text), raises :class:`CliError`."""
     if target.server:
@@ -66,7 +72,9 @@ def request(
     return asyncio.run(_local(target, method, path, json=json, params=params, text=text))
 
 
-async def _local(target: Target, method: str, path: str, *, json: Any, params: Any, text: bool) -> Any:
+async def _local(
+    target: Target, method: str, path: str, *, json: Any, params: Any, text: bool
+) -> Any:
     from tocsin.app import create_app
 
     settings = Settings()
@@ -80,12 +88,16 @@ async def _local(target: Target, method: str, path: str, *, json: Any, params: A
             async with db.read() as session:
                 user = await auth.user_by_email(session, target.as_user)
             if user is None:
-                raise TocsinError(f"--as {target.as_user}: no such user", code="unknown_user", status=401)
+                raise TocsinError(
+                    f"--as {target.as_user}: no such user", code="unknown_user", status=401
+                )
             return auth.actor_for(user)
 
         app.dependency_overrides[get_actor] = acting
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin/api/v1") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://tocsin/api/v1"
+        ) as client:
             response = await client.request(method, path, json=json, params=params)
         return response.text if text and response.status_code < 400 else _raise_for(response)
     finally:

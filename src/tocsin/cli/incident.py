@@ -10,7 +10,9 @@ import typer
 from tocsin.cli.common import JsonOpt, api
 from tocsin.cli.output import emit_json, fields, table, when
 
-app = typer.Typer(help="Declare incidents and move them through their lifecycle.", no_args_is_help=True)
+app = typer.Typer(
+    help="Declare incidents and move them through their lifecycle.", no_args_is_help=True
+)
 
 Ref = Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-01-15-001.")]
 
@@ -40,12 +42,18 @@ def _show(incident: dict[str, Any], as_json: bool) -> None:
     )
     if incident["sla"]:
         typer.echo("\nSLA")
-        table([(t["target"], when(t["due_at"]), t["text"]) for t in incident["sla"]], ["target", "due", "verdict"])
+        table(
+            [(t["target"], when(t["due_at"]), t["text"]) for t in incident["sla"]],
+            ["target", "due", "verdict"],
+        )
     items = incident.get("checklists") or []
     if items:
         typer.echo("\nChecklists")
         table(
-            [(i["id"], i["checklist_name"], "x" if i["checked_at"] else " ", i["text"]) for i in items],
+            [
+                (i["id"], i["checklist_name"], "x" if i["checked_at"] else " ", i["text"])
+                for i in items
+            ],
             ["item", "checklist", "done", "text"],
         )
 
@@ -53,14 +61,28 @@ def _show(incident: dict[str, Any], as_json: bool) -> None:
 @app.command()
 def declare(
     title: Annotated[str, typer.Argument(help="What is wrong, in a few words.")],
-    severity: Annotated[str, typer.Option("--severity", "-s", help="A severity key of the policy (e.g. SEV1, P0).")],
-    type_: Annotated[str | None, typer.Option("--type", "-t", help="An incident type of the policy.")] = None,
+    severity: Annotated[
+        str, typer.Option("--severity", "-s", help="A severity key of the policy (e.g. SEV1, P0).")
+    ],
+    type_: Annotated[
+        str | None, typer.Option("--type", "-t", help="An incident type of the policy.")
+    ] = None,
     summary: Annotated[str, typer.Option(help="Longer description.")] = "",
-    component: Annotated[list[str] | None, typer.Option("--component", "-c", help="Affected component (repeatable).")] = None,
+    component: Annotated[
+        list[str] | None, typer.Option("--component", "-c", help="Affected component (repeatable).")
+    ] = None,
     users_affected: Annotated[int | None, typer.Option(help="How many users are affected.")] = None,
-    users_affected_pct: Annotated[float | None, typer.Option(help="Share of users affected, in percent.")] = None,
+    users_affected_pct: Annotated[
+        float | None, typer.Option(help="Share of users affected, in percent.")
+    ] = None,
     business_impact: Annotated[str, typer.Option(help="Business impact, in words.")] = "",
-    detected_at: Annotated[datetime | None, typer.Option(help="When it was detected (ISO 8601 with zone); default now.", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"])] = None,
+    detected_at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When it was detected (ISO 8601 with zone); default now.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Declare an incident."""
@@ -87,16 +109,29 @@ def declare(
 
 @app.command("list")
 def list_(
-    status: Annotated[list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")] = None,
-    severity: Annotated[list[str] | None, typer.Option("--severity", "-s", help="Only these severities.")] = None,
-    type_: Annotated[list[str] | None, typer.Option("--type", "-t", help="Only these types.")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")
+    ] = None,
+    severity: Annotated[
+        list[str] | None, typer.Option("--severity", "-s", help="Only these severities.")
+    ] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", "-t", help="Only these types.")
+    ] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
-    search: Annotated[str | None, typer.Option("--search", "-q", help="Text in id, title or summary.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="Text in id, title or summary.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first."""
-    params: dict[str, Any] = {"status": status or [], "severity": severity or [], "type": type_ or [], "limit": limit}
+    params: dict[str, Any] = {
+        "status": status or [],
+        "severity": severity or [],
+        "type": type_ or [],
+        "limit": limit,
+    }
     if open_only:
         params["open"] = "true"
     if search:
@@ -105,7 +140,10 @@ def list_(
     if as_json:
         emit_json(result)
         return
-    rows = [(i["id"], i["severity"], i["status"], when(i["declared_at"]), i["title"]) for i in result["incidents"]]
+    rows = [
+        (i["id"], i["severity"], i["status"], when(i["declared_at"]), i["title"])
+        for i in result["incidents"]
+    ]
     table(rows, ["id", "severity", "status", "declared", "title"])
     typer.echo(f"\n{len(rows)} of {result['total']} incident(s)")
 
@@ -133,7 +171,12 @@ def ack(ref: Ref, as_json: JsonOpt = False) -> None:
 @app.command()
 def status(
     ref: Ref,
-    new_status: Annotated[str, typer.Argument(metavar="STATUS", help="investigating, identified, monitoring, resolved or closed.")],
+    new_status: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATUS", help="investigating, identified, monitoring, resolved or closed."
+        ),
+    ],
     note: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
@@ -144,12 +187,20 @@ def status(
 @app.command()
 def severity(
     ref: Ref,
-    new_severity: Annotated[str, typer.Argument(metavar="SEVERITY", help="A severity key of the policy.")],
+    new_severity: Annotated[
+        str, typer.Argument(metavar="SEVERITY", help="A severity key of the policy.")
+    ],
     reason: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Escalate or de-escalate an incident's severity."""
-    _act(ref, "severity", {"severity": new_severity, "reason": reason}, as_json, "{id} is now {severity}")
+    _act(
+        ref,
+        "severity",
+        {"severity": new_severity, "reason": reason},
+        as_json,
+        "{id} is now {severity}",
+    )
 
 
 @app.command()
@@ -167,15 +218,21 @@ def assign(
 def relieve(
     ref: Ref,
     role: Annotated[str, typer.Argument(help="The role key.")],
-    email: Annotated[str | None, typer.Argument(help="Whom to relieve (needed if several hold the role).")] = None,
+    email: Annotated[
+        str | None, typer.Argument(help="Whom to relieve (needed if several hold the role).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Relieve a person of an incident role."""
-    _act(ref, "roles/relieve", {"role": role, "email": email}, as_json, f"{role} relieved on {{id}}")
+    _act(
+        ref, "roles/relieve", {"role": role, "email": email}, as_json, f"{role} relieved on {{id}}"
+    )
 
 
 @app.command()
-def note(ref: Ref, text: Annotated[str, typer.Argument(help="The note.")], as_json: JsonOpt = False) -> None:
+def note(
+    ref: Ref, text: Annotated[str, typer.Argument(help="The note.")], as_json: JsonOpt = False
+) -> None:
     """Add a note to the timeline."""
     event = api("POST", f"/incidents/{ref}/notes", json={"text": text})
     if as_json:
@@ -220,7 +277,9 @@ def close(ref: Ref, as_json: JsonOpt = False) -> None:
 @app.command()
 def timeline(
     ref: Ref,
-    markdown: Annotated[bool, typer.Option("--markdown", "--md", help="Export as Markdown.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", "--md", help="Export as Markdown.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Show the timeline, in order."""
@@ -231,4 +290,7 @@ def timeline(
     if as_json:
         emit_json(events)
         return
-    table([(when(e["at"]), e["actor"], e["kind"], e["summary"]) for e in events], ["time", "who", "kind", "what"])
+    table(
+        [(when(e["at"]), e["actor"], e["kind"], e["summary"]) for e in events],
+        ["time", "who", "kind", "what"],
+    )

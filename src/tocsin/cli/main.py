@@ -30,9 +30,23 @@ app.command("audit")(audit)
 
 @app.callback()
 def root(
-    server: Annotated[str | None, typer.Option(envvar="TOCSIN_SERVER", help="Talk to this Tocsin server's API instead of the database.")] = None,
-    token: Annotated[str | None, typer.Option(envvar="TOCSIN_TOKEN", help="API token for --server.")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", envvar="TOCSIN_USER", help="With direct database access: act as this person (default: the built-in system actor).")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOCSIN_SERVER", help="Talk to this Tocsin server's API instead of the database."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="TOCSIN_TOKEN", help="API token for --server.")
+    ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar="TOCSIN_USER",
+            help="With direct database access: act as this person (default: the built-in system actor).",
+        ),
+    ] = None,
 ) -> None:
     TARGET.server, TARGET.token, TARGET.as_user = server, token, as_user
 
@@ -57,9 +71,25 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    workers: Annotated[int, typer.Option(help="Server processes (production; needs PostgreSQL for more than 1).")] = 1,
-    admin_email: Annotated[str, typer.Option(envvar="TOCSIN_ADMIN_EMAIL", help="E-mail of the first admin, created on the first start.")] = "admin@example.com",
-    policy_file: Annotated[Path | None, typer.Option("--policy", help="Policy to apply on the first start (default: the built-in default policy).", exists=True, dir_okay=False)] = None,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (production; needs PostgreSQL for more than 1).")
+    ] = 1,
+    admin_email: Annotated[
+        str,
+        typer.Option(
+            envvar="TOCSIN_ADMIN_EMAIL",
+            help="E-mail of the first admin, created on the first start.",
+        ),
+    ] = "admin@example.com",
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Policy to apply on the first start (default: the built-in default policy).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Set up (migrate, default policy, first admin) and run the server."""
     import uvicorn
@@ -74,11 +104,15 @@ def serve(
     async def setup() -> None:
         db = Database(settings)
         try:
-            result = await bootstrap(db, clock=SystemClock(), admin_email=admin_email, policy_file=policy_file)
+            result = await bootstrap(
+                db, clock=SystemClock(), admin_email=admin_email, policy_file=policy_file
+            )
         finally:
             await db.dispose()
         if result.policy_applied:
-            typer.echo(f"Applied {policy_file or 'the default policy'} as policy version {result.policy_version}")
+            typer.echo(
+                f"Applied {policy_file or 'the default policy'} as policy version {result.policy_version}"
+            )
         if result.admin is not None:
             typer.echo("First admin created. These are shown once; store them now:")
             typer.echo(f"  login:     {result.admin.email}")
@@ -88,7 +122,14 @@ def serve(
     asyncio.run(setup())
     url = f"http://{host}:{port}"
     typer.echo(f"Tocsin is running at {url}  (API docs: {url}/docs)", color=False)
-    uvicorn.run("tocsin.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "tocsin.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def main() -> None:

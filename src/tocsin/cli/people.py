@@ -18,16 +18,32 @@ def add_user(
     email: Annotated[str, typer.Argument(help="The person's e-mail (their login).")],
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Give admin rights.")] = False,
-    role: Annotated[list[str] | None, typer.Option("--role", help="A standing role of the policy (repeatable).")] = None,
-    password: Annotated[str | None, typer.Option(help="Password for the web sign-in (min. 8 characters).")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="A standing role of the policy (repeatable).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password for the web sign-in (min. 8 characters).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add a person."""
-    user = api("POST", "/users", json={"email": email, "name": name, "admin": admin, "roles": role or [], "password": password})
+    user = api(
+        "POST",
+        "/users",
+        json={
+            "email": email,
+            "name": name,
+            "admin": admin,
+            "roles": role or [],
+            "password": password,
+        },
+    )
     if as_json:
         emit_json(user)
     else:
-        typer.echo(f"Added {user['email']} ({user['name']})" + (" as admin" if user["is_admin"] else ""))
+        typer.echo(
+            f"Added {user['email']} ({user['name']})" + (" as admin" if user["is_admin"] else "")
+        )
 
 
 @users.command("list")
@@ -37,7 +53,13 @@ def list_users(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(rows)
         return
-    table([(u["email"], u["name"], "yes" if u["is_admin"] else "", ", ".join(u["roles"])) for u in rows], ["email", "name", "admin", "roles"])
+    table(
+        [
+            (u["email"], u["name"], "yes" if u["is_admin"] else "", ", ".join(u["roles"]))
+            for u in rows
+        ],
+        ["email", "name", "admin", "roles"],
+    )
 
 
 @tokens.command("create")
@@ -62,13 +84,26 @@ def list_tokens(as_json: JsonOpt = False) -> None:
         emit_json(rows)
         return
     table(
-        [(t["id"], t["user"], t["name"], t["prefix"] + "...", when(t["last_used_at"]), "revoked" if t["revoked_at"] else "active") for t in rows],
+        [
+            (
+                t["id"],
+                t["user"],
+                t["name"],
+                t["prefix"] + "...",
+                when(t["last_used_at"]),
+                "revoked" if t["revoked_at"] else "active",
+            )
+            for t in rows
+        ],
         ["id", "user", "name", "prefix", "last used", "state"],
     )
 
 
 @tokens.command("revoke")
-def revoke_token(token_id: Annotated[int, typer.Argument(help="The token's id (see `token list`).")], as_json: JsonOpt = False) -> None:
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `token list`).")],
+    as_json: JsonOpt = False,
+) -> None:
     """Revoke an API token."""
     token = api("DELETE", f"/tokens/{token_id}")
     if as_json:

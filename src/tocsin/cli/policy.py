@@ -11,21 +11,38 @@ from tocsin.cli.common import JsonOpt, api
 from tocsin.cli.output import emit_json, table, when
 from tocsin.policy.loader import parse_policy
 
-app = typer.Typer(help="Check, apply and show the policy (how your organisation responds).", no_args_is_help=True)
+app = typer.Typer(
+    help="Check, apply and show the policy (how your organisation responds).", no_args_is_help=True
+)
 
-FileArg = Annotated[Path, typer.Argument(help="A policy YAML file.", exists=True, dir_okay=False, readable=True)]
+FileArg = Annotated[
+    Path, typer.Argument(help="A policy YAML file.", exists=True, dir_okay=False, readable=True)
+]
 
 
 @app.command()
-def check(files: Annotated[list[Path], typer.Argument(help="Policy YAML files.", exists=True, dir_okay=False)], as_json: JsonOpt = False) -> None:
+def check(
+    files: Annotated[
+        list[Path], typer.Argument(help="Policy YAML files.", exists=True, dir_okay=False)
+    ],
+    as_json: JsonOpt = False,
+) -> None:
     """Validate policy files; print every problem with file, line and path. Exit 1 if any."""
     report = []
     for path in files:
         policy, problems = parse_policy(path.read_text(encoding="utf-8"), str(path))
-        report.append({"file": str(path), "valid": policy is not None, "problems": [p.to_dict() for p in problems]})
+        report.append(
+            {
+                "file": str(path),
+                "valid": policy is not None,
+                "problems": [p.to_dict() for p in problems],
+            }
+        )
         if not as_json:
             if policy is not None:
-                typer.echo(f"{path}: OK ({len(policy.severities)} severities, {len(policy.roles)} roles, {len(policy.checklists)} checklists)")
+                typer.echo(
+                    f"{path}: OK ({len(policy.severities)} severities, {len(policy.roles)} roles, {len(policy.checklists)} checklists)"
+                )
             for problem in problems:
                 typer.echo(str(problem), err=True)
     if as_json:
@@ -49,8 +66,12 @@ def apply(file: FileArg, as_json: JsonOpt = False) -> None:
 
 @app.command()
 def show(
-    version: Annotated[int | None, typer.Option(help="A past version number; default the current one.")] = None,
-    versions: Annotated[bool, typer.Option("--versions", help="List all versions instead.")] = False,
+    version: Annotated[
+        int | None, typer.Option(help="A past version number; default the current one.")
+    ] = None,
+    versions: Annotated[
+        bool, typer.Option("--versions", help="List all versions instead.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the current policy (or a past version, or the list of versions)."""
@@ -59,11 +80,16 @@ def show(
         if as_json:
             emit_json(rows)
         else:
-            table([(v["version"], when(v["applied_at"]), v["applied_by"], v["source"]) for v in rows], ["version", "applied", "by", "source"])
+            table(
+                [(v["version"], when(v["applied_at"]), v["applied_by"], v["source"]) for v in rows],
+                ["version", "applied", "by", "source"],
+            )
         return
     result = api("GET", "/policy" if version is None else f"/policy/versions/{version}")
     if as_json:
         emit_json(result)
     else:
-        typer.echo(f"# policy version {result['version']}, applied {when(result['applied_at'])} by {result['applied_by']}")
+        typer.echo(
+            f"# policy version {result['version']}, applied {when(result['applied_at'])} by {result['applied_by']}"
+        )
         typer.echo(result["content"], nl=False)

@@ -32,7 +32,9 @@ async def _write(
 
 
 @router.post("", status_code=201, response_model=schemas.IncidentDetailOut)
-async def declare(body: schemas.DeclareIn, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
+async def declare(
+    body: schemas.DeclareIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.IncidentDetailOut:
     return await _write(ctx, lambda s: incidents.declare(s, actor, body, clock=ctx.clock))
 
 
@@ -52,8 +54,17 @@ async def list_incidents(
 ) -> schemas.IncidentListOut:
     async with ctx.db.read() as session:
         rows, total = await incidents.search(
-            session, actor, limit=limit, offset=offset, status=status, severity=severity,
-            type_=type, open_only=open, search=q, since=since, until=until,
+            session,
+            actor,
+            limit=limit,
+            offset=offset,
+            status=status,
+            severity=severity,
+            type_=type,
+            open_only=open,
+            search=q,
+            since=since,
+            until=until,
         )
         out = [await incidents.describe(session, i, clock=ctx.clock) for i in rows]
     return schemas.IncidentListOut(incidents=out, total=total)
@@ -67,7 +78,9 @@ async def show(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentOu
 
 
 @router.patch("/{ref}", response_model=schemas.IncidentDetailOut)
-async def update(ref: str, body: schemas.UpdateIn, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
+async def update(
+    ref: str, body: schemas.UpdateIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.IncidentDetailOut:
     return await _write(ctx, lambda s: incidents.update(s, actor, ref, body, clock=ctx.clock))
 
 
@@ -77,23 +90,34 @@ async def acknowledge(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.Inc
 
 
 @router.post("/{ref}/status", response_model=schemas.IncidentDetailOut)
-async def set_status(ref: str, body: schemas.StatusIn, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.set_status(s, actor, ref, body.status, note=body.note, clock=ctx.clock))
+async def set_status(
+    ref: str, body: schemas.StatusIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.IncidentDetailOut:
+    return await _write(
+        ctx,
+        lambda s: incidents.set_status(s, actor, ref, body.status, note=body.note, clock=ctx.clock),
+    )
 
 
 @router.post("/{ref}/resolve", response_model=schemas.IncidentDetailOut)
 async def resolve(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.set_status(s, actor, ref, "resolved", clock=ctx.clock))
+    return await _write(
+        ctx, lambda s: incidents.set_status(s, actor, ref, "resolved", clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/close", response_model=schemas.IncidentDetailOut)
 async def close(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.set_status(s, actor, ref, "closed", clock=ctx.clock))
+    return await _write(
+        ctx, lambda s: incidents.set_status(s, actor, ref, "closed", clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/reopen", response_model=schemas.IncidentDetailOut)
 async def reopen(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.set_status(s, actor, ref, "investigating", clock=ctx.clock))
+    return await _write(
+        ctx, lambda s: incidents.set_status(s, actor, ref, "investigating", clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/severity", response_model=schemas.IncidentDetailOut)
@@ -101,31 +125,44 @@ async def change_severity(
     ref: str, body: schemas.SeverityIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.IncidentDetailOut:
     return await _write(
-        ctx, lambda s: incidents.change_severity(s, actor, ref, body.severity, reason=body.reason, clock=ctx.clock)
+        ctx,
+        lambda s: incidents.change_severity(
+            s, actor, ref, body.severity, reason=body.reason, clock=ctx.clock
+        ),
     )
 
 
 @router.post("/{ref}/roles", response_model=schemas.IncidentDetailOut)
-async def assign_role(ref: str, body: schemas.RoleIn, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.assign_role(s, actor, ref, body.role, body.email, clock=ctx.clock))
+async def assign_role(
+    ref: str, body: schemas.RoleIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.IncidentDetailOut:
+    return await _write(
+        ctx, lambda s: incidents.assign_role(s, actor, ref, body.role, body.email, clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/roles/relieve", response_model=schemas.IncidentDetailOut)
 async def relieve_role(
     ref: str, body: schemas.RelieveIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.relieve_role(s, actor, ref, body.role, body.email, clock=ctx.clock))
+    return await _write(
+        ctx, lambda s: incidents.relieve_role(s, actor, ref, body.role, body.email, clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/participants", response_model=schemas.IncidentDetailOut)
 async def add_participant(
     ref: str, body: schemas.ParticipantIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.add_participant(s, actor, ref, body.email, clock=ctx.clock))
+    return await _write(
+        ctx, lambda s: incidents.add_participant(s, actor, ref, body.email, clock=ctx.clock)
+    )
 
 
 @router.post("/{ref}/notes", status_code=201, response_model=schemas.EventOut)
-async def add_note(ref: str, body: schemas.NoteIn, ctx: ContextDep, actor: ActorDep) -> schemas.EventOut:
+async def add_note(
+    ref: str, body: schemas.NoteIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.EventOut:
     async with ctx.db.write() as session:
         event = await incidents.add_note(session, actor, ref, body.text, clock=ctx.clock)
         return schemas.EventOut.model_validate(event)
@@ -136,7 +173,9 @@ async def check_item(
     ref: str, item_id: int, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.ChecklistItemOut:
     async with ctx.db.write() as session:
-        item = await incidents.set_checked(session, actor, ref, item_id, body.checked, clock=ctx.clock)
+        item = await incidents.set_checked(
+            session, actor, ref, item_id, body.checked, clock=ctx.clock
+        )
         return schemas.ChecklistItemOut.model_validate(item)
 
 

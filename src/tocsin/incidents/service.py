@@ -8,7 +8,7 @@ targets and checklists from the policy version the incident started under.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,13 +47,16 @@ def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
         return query
     if actor.user_id is None:
         return query.where(Incident.restricted == false())
-    mine = select(IncidentParticipant.incident_id).where(IncidentParticipant.user_id == actor.user_id)
+    mine = select(IncidentParticipant.incident_id).where(
+        IncidentParticipant.user_id == actor.user_id
+    )
     return query.where(or_(Incident.restricted == false(), Incident.id.in_(mine)))
 
 
 async def get(session: AsyncSession, actor: Actor, ref: str) -> Incident:
     """The incident, or a 404 that does not reveal whether a restricted one exists."""
-    incident = await session.scalar(_visible(select(Incident), actor).where(Incident.ref == ref.strip().upper()))
+    query = _visible(select(Incident), actor).where(Incident.ref == ref.strip().upper())
+    incident: Incident | None = await session.scalar(query)
     if incident is None:
         raise NotFound(f"no incident {ref!r}", details={"incident": ref})
     return incident
@@ -106,13 +109,17 @@ async def search(
     """Incidents the actor may see, newest first, and how many match in all."""
     base = _filtered(_visible(select(Incident), actor), **filters)
     total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = await session.scalars(base.order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit).offset(offset))
+    rows = await session.scalars(
+        base.order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
+    )
     return list(rows.all()), total
 
 
 async def _roles(session: AsyncSession, incident: Incident) -> list[IncidentRole]:
     rows = await session.scalars(
-        select(IncidentRole).where(IncidentRole.incident_id == incident.id).order_by(IncidentRole.id)
+        select(IncidentRole)
+        .where(IncidentRole.incident_id == incident.id)
+        .order_by(IncidentRole.id)
     )
     return list(rows.all())
 
@@ -120,7 +127,9 @@ async def _roles(session: AsyncSession, incident: Incident) -> list[IncidentRole
 async def timeline(session: AsyncSession, actor: Actor, ref: str) -> list[IncidentEvent]:
     incident = await get(session, actor, ref)
     rows = await session.scalars(
-        select(IncidentEvent).where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id)
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(IncidentEvent.id)
     )
     return list(rows.all())
 
@@ -171,7 +180,9 @@ def _refresh_due(incident: Incident, policy: Policy, roles: Sequence[IncidentRol
     incident.sla_due = kept
 
 
-def sla_states(incident: Incident, roles: Sequence[IncidentRole], now: datetime) -> list[schemas.SlaTargetOut]:
+def sla_states(
+    incident: Incident, roles: Sequence[IncidentRole], now: datetime
+) -> list[schemas.SlaTargetOut]:
     stamps = _stamps(incident, roles)
     out = []
     for name, due_text in incident.sla_due.items():
@@ -203,13 +214,18 @@ async def describe(
     policy = policies.policy_of(version)
     people = await auth.users_by_id(
         session,
-        [r.user_id for r in roles] + [i for i in (incident.declared_by_id, incident.acknowledged_by_id) if i],
+        [r.user_id for r in roles]
+        + [i for i in (incident.declared_by_id, incident.acknowledged_by_id) if i],
     )
 
     def holder(row: IncidentRole) -> schemas.RoleHolderOut:
         user = people[row.user_id]
         return schemas.RoleHolderOut(
-            role=row.role, email=user.email, name=user.name, assumed_at=row.assumed_at, relieved_at=row.relieved_at
+            role=row.role,
+            email=user.email,
+            name=user.name,
+            assumed_at=row.assumed_at,
+            relieved_at=row.relieved_at,
         )
 
     def email(user_id: int | None) -> str | None:
@@ -261,7 +277,10 @@ def _severity(policy: Policy, key: str) -> Severity:
     severity = policy.severity(key)
     if severity is None:
         known = ", ".join(s.key for s in policy.severities)
-        raise InvalidInput(f"unknown severity {key!r} (known: {known})", details={"field": "severity", "value": key})
+        raise InvalidInput(
+            f"unknown severity {key!r} (known: {known})",
+            details={"field": "severity", "value": key},
+        )
     return severity
 
 
@@ -272,7 +291,10 @@ def _check_type(policy: Policy, key: str | None) -> bool:
     itype = policy.incident_type(key)
     if itype is None:
         known = ", ".join(t.key for t in policy.incident_types) or "none defined"
-        raise InvalidInput(f"unknown incident type {key!r} (known: {known})", details={"field": "type", "value": key})
+        raise InvalidInput(
+            f"unknown incident type {key!r} (known: {known})",
+            details={"field": "type", "value": key},
+        )
     return itype.restricted
 
 
@@ -318,7 +340,14 @@ async def _log(
     )
     if audited:
         await audit.record(
-            session, actor, f"incident.{kind}", "incident", incident.ref, clock=clock, before=before, after=after
+            session,
+            actor,
+            f"incident.{kind}",
+            "incident",
+            incident.ref,
+            clock=clock,
+            before=before,
+            after=after,
         )
     await session.flush()
 
@@ -327,28 +356,41 @@ async def _next_ref(session: AsyncSession, day: str) -> str:
     """Gap-free per-day number: an upsert on the day's counter row, in this transaction."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(IncidentCounter).values(day=day, last=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[IncidentCounter.day], set_={"last": IncidentCounter.last + 1}
-    ).returning(IncidentCounter.last)
-    number = int((await session.execute(statement)).scalar_one())
+    upsert = (
+        insert(IncidentCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(
+            index_elements=[IncidentCounter.day], set_={"last": IncidentCounter.last + 1}
+        )
+        .returning(IncidentCounter.last)
+    )
+    number = int((await session.execute(upsert)).scalar_one())
     return f"INC-{day}-{number:03d}"
 
 
-async def _add_participant(session: AsyncSession, incident: Incident, user_id: int | None, *, clock: Clock) -> None:
+async def _add_participant(
+    session: AsyncSession, incident: Incident, user_id: int | None, *, clock: Clock
+) -> None:
     if user_id is None:
         return
     exists = await session.get(IncidentParticipant, (incident.id, user_id))
     if exists is None:
-        session.add(IncidentParticipant(incident_id=incident.id, user_id=user_id, added_at=clock.now()))
+        session.add(
+            IncidentParticipant(incident_id=incident.id, user_id=user_id, added_at=clock.now())
+        )
         await session.flush()
 
 
-async def _instantiate_checklists(session: AsyncSession, incident: Incident, policy: Policy, *, clock: Clock) -> int:
+async def _instantiate_checklists(
+    session: AsyncSession, incident: Incident, policy: Policy, *, clock: Clock
+) -> int:
     """Add the checklists that apply and are not on the incident yet; returns how many."""
     present = {
-        key for key in await session.scalars(
-            select(ChecklistItem.checklist).where(ChecklistItem.incident_id == incident.id).distinct()
+        key
+        for key in await session.scalars(
+            select(ChecklistItem.checklist)
+            .where(ChecklistItem.incident_id == incident.id)
+            .distinct()
         )
     }
     added = 0
@@ -407,17 +449,32 @@ async def declare(
     _refresh_due(incident, policy, [])
     await _add_participant(session, incident, actor.user_id, clock=clock)
     await _log(
-        session, actor, incident, "declared",
+        session,
+        actor,
+        incident,
+        "declared",
         f"Declared {incident.ref} ({severity.key} {severity.name}): {incident.title}",
         clock=clock,
         after={
-            "title": incident.title, "severity": incident.severity, "type": incident.type,
-            "status": incident.status, "detected_at": detected.isoformat(), "components": components,
+            "title": incident.title,
+            "severity": incident.severity,
+            "type": incident.type,
+            "status": incident.status,
+            "detected_at": detected.isoformat(),
+            "components": components,
             "policy_version": version.version,
         },
     )
     if await _instantiate_checklists(session, incident, policy, clock=clock):
-        await _log(session, actor, incident, "checklists", "Checklists added from the policy", clock=clock, audited=False)
+        await _log(
+            session,
+            actor,
+            incident,
+            "checklists",
+            "Checklists added from the policy",
+            clock=clock,
+            audited=False,
+        )
     return incident
 
 
@@ -460,8 +517,13 @@ async def _acknowledge(
     _refresh_due(incident, policy, roles)
     how = " (implied by a status change)" if implied else ""
     await _log(
-        session, actor, incident, "acknowledged", f"Acknowledged by {actor.name}{how}",
-        clock=clock, after={"acknowledged_at": incident.acknowledged_at.isoformat()},
+        session,
+        actor,
+        incident,
+        "acknowledged",
+        f"Acknowledged by {actor.name}{how}",
+        clock=clock,
+        after={"acknowledged_at": incident.acknowledged_at.isoformat()},
     )
 
 
@@ -472,7 +534,8 @@ async def set_status(
     current = incident.status
     if status not in STATUSES:
         raise InvalidInput(
-            f"unknown status {status!r} (known: {', '.join(STATUSES)})", details={"field": "status", "value": status}
+            f"unknown status {status!r} (known: {', '.join(STATUSES)})",
+            details={"field": "status", "value": status},
         )
     if not can_move(current, status):
         allowed = sorted(TRANSITIONS[current])  # type: ignore[index]
@@ -489,7 +552,10 @@ async def set_status(
     if reopened:
         incident.resolved_at = None
         incident.mitigated_at = None
-    if status in ("identified", "monitoring", "resolved", "closed") and incident.identified_at is None:
+    if (
+        status in ("identified", "monitoring", "resolved", "closed")
+        and incident.identified_at is None
+    ):
         incident.identified_at = now
     if status in ("monitoring", "resolved", "closed") and incident.mitigated_at is None:
         incident.mitigated_at = now
@@ -503,32 +569,66 @@ async def set_status(
     summary = f"Reopened ({current} → {status})" if reopened else f"Status {current} → {status}"
     if note:
         summary += f": {note}"
-    await _log(session, actor, incident, kind, summary, clock=clock, before={"status": current}, after={"status": status, "note": note} if note else {"status": status})
+    await _log(
+        session,
+        actor,
+        incident,
+        kind,
+        summary,
+        clock=clock,
+        before={"status": current},
+        after={"status": status, "note": note} if note else {"status": status},
+    )
     return incident
 
 
 async def change_severity(
-    session: AsyncSession, actor: Actor, ref: str, severity_key: str, *, clock: Clock, reason: str = ""
+    session: AsyncSession,
+    actor: Actor,
+    ref: str,
+    severity_key: str,
+    *,
+    clock: Clock,
+    reason: str = "",
 ) -> Incident:
     incident, policy, roles = await _for_change(session, actor, ref, "change-severity")
     new = _severity(policy, severity_key)
     old = incident.severity
     if new.key == old:
         return incident
-    direction = "Escalated" if policy.severity_rank(new.key) < policy.severity_rank(old) else "De-escalated"
+    direction = (
+        "Escalated" if policy.severity_rank(new.key) < policy.severity_rank(old) else "De-escalated"
+    )
     incident.severity = new.key
     _refresh_due(incident, policy, roles)
     summary = f"{direction} {old} → {new.key}" + (f": {reason}" if reason else "")
-    await _log(session, actor, incident, "severity", summary, clock=clock, before={"severity": old}, after={"severity": new.key, "reason": reason})
+    await _log(
+        session,
+        actor,
+        incident,
+        "severity",
+        summary,
+        clock=clock,
+        before={"severity": old},
+        after={"severity": new.key, "reason": reason},
+    )
     if await _instantiate_checklists(session, incident, policy, clock=clock):
-        await _log(session, actor, incident, "checklists", f"Checklists for {new.key} added", clock=clock, audited=False)
+        await _log(
+            session,
+            actor,
+            incident,
+            "checklists",
+            f"Checklists for {new.key} added",
+            clock=clock,
+            audited=False,
+        )
     return incident
 
 
 async def update(
     session: AsyncSession, actor: Actor, ref: str, data: schemas.UpdateIn, *, clock: Clock
 ) -> Incident:
-    incident, policy, roles = await _for_change(session, actor, ref, "edit-incident")
+    incident, policy, _ = await _for_change(session, actor, ref, "edit-incident")
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
 
@@ -554,9 +654,26 @@ async def update(
         change("restricted", restricted)
     if not after:
         return incident
-    await _log(session, actor, incident, "updated", "Updated " + ", ".join(sorted(after)), clock=clock, before=before, after=after)
+    await _log(
+        session,
+        actor,
+        incident,
+        "updated",
+        "Updated " + ", ".join(sorted(after)),
+        clock=clock,
+        before=before,
+        after=after,
+    )
     if type_changed and await _instantiate_checklists(session, incident, policy, clock=clock):
-        await _log(session, actor, incident, "checklists", f"Checklists for type {incident.type} added", clock=clock, audited=False)
+        await _log(
+            session,
+            actor,
+            incident,
+            "checklists",
+            f"Checklists for type {incident.type} added",
+            clock=clock,
+            audited=False,
+        )
     return incident
 
 
@@ -568,7 +685,10 @@ async def assign_role(
     role = current.role(role_key)
     if role is None:
         known = ", ".join(r.key for r in current.roles) or "none defined"
-        raise InvalidInput(f"unknown role {role_key!r} (known: {known})", details={"field": "role", "value": role_key})
+        raise InvalidInput(
+            f"unknown role {role_key!r} (known: {known})",
+            details={"field": "role", "value": role_key},
+        )
     user = await auth.get_user(session, email)
     active = [r for r in roles if r.role == role.key and r.relieved_at is None]
     if any(r.user_id == user.id for r in active):
@@ -578,8 +698,12 @@ async def assign_role(
         for row in active:
             await _relieve(session, actor, incident, row, clock=clock, handover=True)
     row = IncidentRole(
-        incident_id=incident.id, role=role.key, user_id=user.id, exclusive=role.exclusive,
-        assumed_at=now, assigned_by=actor.label,
+        incident_id=incident.id,
+        role=role.key,
+        user_id=user.id,
+        exclusive=role.exclusive,
+        assumed_at=now,
+        assigned_by=actor.label,
     )
     session.add(row)
     try:
@@ -588,19 +712,31 @@ async def assign_role(
     except IntegrityError as exc:
         raise Conflict(
             f"{role.key} of {incident.ref} was just assigned by someone else; reload and try again",
-            code="role_taken", details={"role": role.key},
+            code="role_taken",
+            details={"role": role.key},
         ) from exc
     await _add_participant(session, incident, user.id, clock=clock)
     _refresh_due(incident, await _incident_policy(session, incident), [*roles, row])
     await _log(
-        session, actor, incident, "role_assigned", f"{user.name} is now {role.name}",
-        clock=clock, after={"role": role.key, "user": user.email},
+        session,
+        actor,
+        incident,
+        "role_assigned",
+        f"{user.name} is now {role.name}",
+        clock=clock,
+        after={"role": role.key, "user": user.email},
     )
     return incident
 
 
 async def _relieve(
-    session: AsyncSession, actor: Actor, incident: Incident, row: IncidentRole, *, clock: Clock, handover: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    incident: Incident,
+    row: IncidentRole,
+    *,
+    clock: Clock,
+    handover: bool = False,
 ) -> None:
     row.relieved_at = clock.now()
     await session.flush()
@@ -608,8 +744,13 @@ async def _relieve(
     name = user.name if user else str(row.user_id)
     why = " (handover)" if handover else ""
     await _log(
-        session, actor, incident, "role_relieved", f"{name} relieved as {row.role}{why}",
-        clock=clock, before={"role": row.role, "user": user.email if user else None},
+        session,
+        actor,
+        incident,
+        "role_relieved",
+        f"{name} relieved as {row.role}{why}",
+        clock=clock,
+        before={"role": row.role, "user": user.email if user else None},
     )
 
 
@@ -622,20 +763,32 @@ async def relieve_role(
         user = await auth.get_user(session, email)
         active = [r for r in active if r.user_id == user.id]
     if not active:
-        raise NotFound(f"nobody holds {role_key!r} on {incident.ref}" + (f" as {email}" if email else ""), details={"role": role_key})
+        raise NotFound(
+            f"nobody holds {role_key!r} on {incident.ref}" + (f" as {email}" if email else ""),
+            details={"role": role_key},
+        )
     if len(active) > 1:
-        raise InvalidInput(f"several people hold {role_key!r}; name one with an e-mail", details={"field": "email"})
+        raise InvalidInput(
+            f"several people hold {role_key!r}; name one with an e-mail", details={"field": "email"}
+        )
     await _relieve(session, actor, incident, active[0], clock=clock)
     return incident
 
 
-async def add_note(session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock) -> IncidentEvent:
+async def add_note(
+    session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock
+) -> IncidentEvent:
     incident, _, _ = await _for_change(session, actor, ref, "add-note")
     if not text.strip():
         raise InvalidInput("a note needs text", details={"field": "text"})
-    await _log(session, actor, incident, "note", text.strip(), clock=clock, after={"text": text.strip()})
+    await _log(
+        session, actor, incident, "note", text.strip(), clock=clock, after={"text": text.strip()}
+    )
     event = await session.scalar(
-        select(IncidentEvent).where(IncidentEvent.incident_id == incident.id).order_by(IncidentEvent.id.desc()).limit(1)
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(IncidentEvent.id.desc())
+        .limit(1)
     )
     assert event is not None
     return event
@@ -646,7 +799,9 @@ async def set_checked(
 ) -> ChecklistItem:
     incident, _, _ = await _for_change(session, actor, ref, "check-items")
     item = await session.scalar(
-        select(ChecklistItem).where(ChecklistItem.id == item_id, ChecklistItem.incident_id == incident.id)
+        select(ChecklistItem).where(
+            ChecklistItem.id == item_id, ChecklistItem.incident_id == incident.id
+        )
     )
     if item is None:
         raise NotFound(f"{incident.ref} has no checklist item {item_id}", details={"item": item_id})
@@ -656,8 +811,13 @@ async def set_checked(
     item.checked_by = actor.label if checked else None
     verb = "Checked" if checked else "Unchecked"
     await _log(
-        session, actor, incident, "checklist", f"{verb} [{item.checklist_name}] {item.text}",
-        clock=clock, after={"item": item.id, "checked": checked},
+        session,
+        actor,
+        incident,
+        "checklist",
+        f"{verb} [{item.checklist_name}] {item.text}",
+        clock=clock,
+        after={"item": item.id, "checked": checked},
     )
     return item
 
@@ -669,7 +829,15 @@ async def add_participant(
     incident, _, _ = await _for_change(session, actor, ref, "assign-roles")
     user = await auth.get_user(session, email)
     await _add_participant(session, incident, user.id, clock=clock)
-    await _log(session, actor, incident, "participant", f"{user.name} added as participant", clock=clock, after={"user": user.email})
+    await _log(
+        session,
+        actor,
+        incident,
+        "participant",
+        f"{user.name} added as participant",
+        clock=clock,
+        after={"user": user.email},
+    )
     return incident
 
 
@@ -710,7 +878,3 @@ async def timeline_markdown(session: AsyncSession, actor: Actor, ref: str, *, cl
         text = event.summary.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {_local(event.at, zone)} | {event.actor} | {text} |")
     return "\n".join(lines) + "\n"
-
-
-def duration(start: datetime | None, end: datetime | None) -> timedelta | None:
-    return None if start is None or end is None else end - start

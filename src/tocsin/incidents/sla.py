@@ -39,7 +39,11 @@ class TargetState:
 
     def describe(self) -> str:
         if self.verdict == "met":
-            return "met" if self.margin is None else f"met with {format_timedelta(self.margin)} to spare"
+            return (
+                "met"
+                if self.margin is None
+                else f"met with {format_timedelta(self.margin)} to spare"
+            )
         if self.verdict == "breached":
             return f"breached by {format_timedelta(self.margin or timedelta(0))}"
         if self.verdict == "pending":
@@ -60,12 +64,16 @@ def compute_due(
             continue
         anchor = stamps.get(target.from_)
         due[name] = (
-            None if anchor is None else calendar.add(anchor, target.within, business_hours=target.business_hours)
+            None
+            if anchor is None
+            else calendar.add(anchor, target.within, business_hours=target.business_hours)
         )
     declared = stamps.get("declared")
     for req in severity.required_roles:
         if req.within is not None:
-            due[f"role:{req.role}"] = None if declared is None else calendar.add(declared, req.within)
+            due[f"role:{req.role}"] = (
+                None if declared is None else calendar.add(declared, req.within)
+            )
     return due
 
 

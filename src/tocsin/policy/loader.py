@@ -19,7 +19,6 @@ from tocsin.errors import PolicyInvalid
 from tocsin.policy.checks import Loc, check_references
 from tocsin.policy.schema import Policy
 
-
 _YAML11_ONLY = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
@@ -115,7 +114,9 @@ def _clean_loc(loc: tuple[Any, ...]) -> Loc:
     return tuple(p for p in loc if isinstance(p, int) or not str(p)[:1].isupper())
 
 
-def parse_policy(text: str, filename: str = "<policy>") -> tuple[Policy | None, list[PolicyProblem]]:
+def parse_policy(
+    text: str, filename: str = "<policy>"
+) -> tuple[Policy | None, list[PolicyProblem]]:
     """Parse policy text; returns the policy (or ``None``) and every problem found."""
     try:
         root = yaml.compose(text, Loader=_Loader)
@@ -123,7 +124,9 @@ def parse_policy(text: str, filename: str = "<policy>") -> tuple[Policy | None, 
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         return None, [PolicyProblem(filename, line, "", f"YAML syntax: {exc.problem}")]
-    problems = [PolicyProblem(filename, line, _path(loc), msg) for loc, line, msg in _duplicate_keys(root)]
+    problems = [
+        PolicyProblem(filename, line, _path(loc), msg) for loc, line, msg in _duplicate_keys(root)
+    ]
     data = yaml.load(text, Loader=_Loader) if root is not None else None
     if not isinstance(data, dict):
         problems.append(PolicyProblem(filename, 1, "", "a policy is a mapping of sections"))
@@ -133,7 +136,9 @@ def parse_policy(text: str, filename: str = "<policy>") -> tuple[Policy | None, 
     except ValidationError as exc:
         for error in exc.errors():
             loc = _clean_loc(error["loc"])
-            problems.append(PolicyProblem(filename, _line_of(root, loc), _path(loc), _message(error)))
+            problems.append(
+                PolicyProblem(filename, _line_of(root, loc), _path(loc), _message(error))
+            )
         return None, problems
     for loc, msg in check_references(policy):
         problems.append(PolicyProblem(filename, _line_of(root, loc), _path(loc), msg))

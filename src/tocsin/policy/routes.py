@@ -8,7 +8,14 @@ from tocsin.auth.deps import ActorDep, ContextDep
 from tocsin.errors import ERROR_RESPONSES
 from tocsin.policy import service as policies
 from tocsin.policy.loader import parse_policy
-from tocsin.policy.schemas import ApplyOut, CheckOut, PolicyIn, PolicyOut, PolicyVersionOut, ProblemOut
+from tocsin.policy.schemas import (
+    ApplyOut,
+    CheckOut,
+    PolicyIn,
+    PolicyOut,
+    PolicyVersionOut,
+    ProblemOut,
+)
 
 router = APIRouter(prefix="/policy", tags=["policy"], responses=ERROR_RESPONSES)
 
@@ -34,11 +41,15 @@ async def version(number: int, ctx: ContextDep, _: ActorDep) -> PolicyOut:
 @router.post("/check", response_model=CheckOut)
 async def check(body: PolicyIn, _: ActorDep) -> CheckOut:
     policy, problems = parse_policy(body.content, body.source)
-    return CheckOut(valid=policy is not None, problems=[ProblemOut(**p.to_dict()) for p in problems])
+    return CheckOut(
+        valid=policy is not None, problems=[ProblemOut(**p.to_dict()) for p in problems]
+    )
 
 
 @router.post("", response_model=ApplyOut)
 async def apply(body: PolicyIn, ctx: ContextDep, actor: ActorDep) -> ApplyOut:
     async with ctx.db.write() as session:
-        version, created = await policies.apply(session, actor, body.content, source=body.source, clock=ctx.clock)
+        version, created = await policies.apply(
+            session, actor, body.content, source=body.source, clock=ctx.clock
+        )
         return ApplyOut(version=PolicyVersionOut.model_validate(version), created=created)

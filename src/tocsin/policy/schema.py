@@ -24,8 +24,6 @@ from pydantic import (
 from tocsin.policy.calendar import BusinessCalendar
 from tocsin.policy.spans import Span, parse_span
 
-FORMAT_VERSION = 1
-
 Duration = Annotated[
     Span,
     PlainValidator(parse_span),
@@ -169,7 +167,9 @@ class Checklist(Strict):
 
 
 class Contact(Strict):
-    type: Literal["email", "phone", "sms", "voice", "slack", "teams", "webhook", "url", "chat", "other"]
+    type: Literal[
+        "email", "phone", "sms", "voice", "slack", "teams", "webhook", "url", "chat", "other"
+    ]
     value: str
     label: str = ""
 
@@ -214,7 +214,7 @@ class RootCause(Strict):
 
 
 class Policy(Strict):
-    tocsin: Literal[1] = FORMAT_VERSION
+    tocsin: Literal[1] = 1
     organization: Organization
     severities: list[Severity] = Field(min_length=1)
     incident_types: list[IncidentType] = []

@@ -29,7 +29,9 @@ def policy_of(version: PolicyVersion) -> Policy:
 
 
 async def current_version(session: AsyncSession) -> PolicyVersion:
-    version = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
+    version = await session.scalar(
+        select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
+    )
     if version is None:
         raise NotFound(
             "no policy has been applied yet; run `tocsin policy apply FILE`",
@@ -58,7 +60,9 @@ async def by_number(session: AsyncSession, number: int) -> PolicyVersion:
 
 
 async def versions(session: AsyncSession) -> list[PolicyVersion]:
-    return list((await session.scalars(select(PolicyVersion).order_by(PolicyVersion.version))).all())
+    return list(
+        (await session.scalars(select(PolicyVersion).order_by(PolicyVersion.version))).all()
+    )
 
 
 async def apply(
@@ -70,13 +74,22 @@ async def apply(
     problem; nothing is stored then. People and teams of the policy are created/updated.
     """
     if not actor.is_admin:
-        raise Forbidden("applying a policy needs admin rights", code="permission_denied", details={"permission": "admin"})
+        raise Forbidden(
+            "applying a policy needs admin rights",
+            code="permission_denied",
+            details={"permission": "admin"},
+        )
     policy = load_policy_text(content, source)
     checksum = hashlib.sha256(content.encode()).hexdigest()
-    latest = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
+    latest = await session.scalar(
+        select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
+    )
     if latest is not None and latest.checksum == checksum:
         return latest, False
-    number = int(await session.scalar(select(func.coalesce(func.max(PolicyVersion.version), 0))) or 0) + 1
+    number = (
+        int(await session.scalar(select(func.coalesce(func.max(PolicyVersion.version), 0))) or 0)
+        + 1
+    )
     version = PolicyVersion(
         version=number,
         content=content,
@@ -89,7 +102,12 @@ async def apply(
     await session.flush()
     await auth.sync_people(session, actor, policy.people, policy.teams, clock=clock)
     await audit.record(
-        session, actor, "policy.apply", "policy", number, clock=clock,
+        session,
+        actor,
+        "policy.apply",
+        "policy",
+        number,
+        clock=clock,
         before=None if latest is None else {"version": latest.version, "checksum": latest.checksum},
         after={"version": number, "checksum": checksum, "source": version.source},
     )

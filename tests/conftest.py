@@ -1,0 +1,176 @@
+"""Test harness: every database test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from TOCSIN_TEST_POSTGRES_URL, else the server at 127.0.0.1:5432 if it
+answers. Each run creates its own database (dropped at the end) built by the migrations.
+Without a server the PostgreSQL half is skipped with a warning, except under CI=true,
+where it fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tocsin.app import create_app
+from tocsin.auth import service as auth
+from tocsin.auth.actor import SYSTEM, Actor
+from tocsin.clock import VirtualClock
+from tocsin.context import Context
+from tocsin.db import Base, Database
+from tocsin.migrate import upgrade
+from tocsin.policy import service as policies
+from tocsin.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "examples" / "policies"
+SEED_004 = POLICIES / "seed-004-incident-response.yaml"
+START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_answers(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+async def _pg_admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    db = Database(Settings(database_url=url))
+    try:
+        await upgrade(db.write_engine)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "tocsin.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    server = os.environ.get("TOCSIN_TEST_POSTGRES_URL", DEFAULT_PG)
+    if not asyncio.run(_pg_answers(server)):
+        where = make_url(server).render_as_string()
+        message = f"PostgreSQL not reachable at {where}: PostgreSQL tests skipped"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        warnings.warn(message, stacklevel=1)
+        yield None
+        return
+    name = f"tocsin_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        asyncio.run(_migrate(url))
+        yield url
+    finally:
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "tocsin.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str | None = request.getfixturevalue("postgres_url")
+    if url is None:
+        pytest.skip("PostgreSQL not available (see the warning above)")
+    return url
+
+
+async def _truncate(db: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with db.write_engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(Settings(database_url=db_url))
+    if database.dialect == "postgresql":
+        await _truncate(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def ctx(db: Database, clock: VirtualClock) -> Context:
+    return Context(settings=db.settings, db=db, clock=clock)
+
+
+async def apply_policy(ctx: Context, path: Path = SEED_004) -> None:
+    async with ctx.db.write() as session:
+        await policies.apply(
+            session, SYSTEM, path.read_text(encoding="utf-8"), clock=ctx.clock, source=path.name
+        )
+
+
+async def add_user(
+    ctx: Context, email: str, *, roles: tuple[str, ...] = (), admin: bool = False
+) -> Actor:
+    async with ctx.db.write() as session:
+        user = await auth.create_user(
+            session, SYSTEM, email, clock=ctx.clock, roles=roles, is_admin=admin
+        )
+        return auth.actor_for(user)
+
+
+async def token_for(ctx: Context, email: str) -> str:
+    async with ctx.db.write() as session:
+        _, secret = await auth.create_token(session, SYSTEM, email, clock=ctx.clock)
+        return secret
+
+
+@pytest.fixture
+async def seeded(ctx: Context) -> Context:
+    """A database with seed 004's policy applied."""
+    await apply_policy(ctx)
+    return ctx
+
+
+@pytest.fixture
+async def client(seeded: Context) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(seeded.settings, clock=seeded.clock, database=seeded.db)
+    await add_user(seeded, "admin@example.com", admin=True)
+    token = await token_for(seeded, "admin@example.com")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        yield http
