@@ -10,7 +10,11 @@ PORT   ?= 8080
 .PHONY: run test lint setup clean
 
 $(BIN)/tocsin: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tocsin needs Python 3.11 or newer; set PYTHON=python3.x")'
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python venv is missing; installing Debian's python3-venv"; \
+	  apt-get install -y -q python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); } || { \
+	  echo "error: cannot create a virtualenv: install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@

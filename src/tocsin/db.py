@@ -120,12 +120,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction; always rolled back."""
+        """A read-only transaction, ended by closing (loaded objects stay readable)."""
         async with self._read() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()

@@ -706,12 +706,12 @@ async def assign_role(
         assigned_by=actor.label,
     )
     session.add(row)
+    incident_ref = incident.ref  # readable after a failed flush expires the session
     try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
+        await session.flush()
+    except IntegrityError as exc:  # the one-holder index: a concurrent assignment won
         raise Conflict(
-            f"{role.key} of {incident.ref} was just assigned by someone else; reload and try again",
+            f"{role.key} of {incident_ref} was just assigned by someone else; reload and try again",
             code="role_taken",
             details={"role": role.key},
         ) from exc
