@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from tocsin.auth.actor import SYSTEM
+from tocsin.context import Context
+from tocsin.incidents import service as incidents
+from tocsin.incidents.schemas import DeclareIn
 
 from tocsin.db import Base, Database
 from tocsin.migrate import model_drift
@@ -29,3 +36,13 @@ async def test_sqlite_runs_in_wal_mode(db: Database) -> None:
         busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
     assert (mode, sync) == ("wal", 1)  # 1 = NORMAL
     assert busy and busy > 0
+
+
+@pytest.mark.parametrize("table", ["audit_log", "incident_events"])
+async def test_history_tables_are_append_only(seeded: Context, table: str) -> None:
+    async with seeded.db.write() as session:
+        await incidents.declare(session, SYSTEM, DeclareIn(title="x", severity="SEV3"), clock=seeded.clock)
+    for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with seeded.db.write() as session:
+                await session.execute(text(statement))

@@ -7,7 +7,15 @@ from fastapi import APIRouter
 from tocsin.auth import service as auth
 from tocsin.auth.deps import ActorDep, ContextDep
 from tocsin.auth.models import ApiToken, User
-from tocsin.auth.schemas import NewTokenOut, TokenIn, TokenOut, UserIn, UserOut
+from tocsin.auth.schemas import (
+    NewTokenOut,
+    TeamIn,
+    TeamOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
 from tocsin.errors import ERROR_RESPONSES
 from tocsin.policy import service as policies
 
@@ -80,3 +88,28 @@ async def revoke_token(token_id: int, ctx: ContextDep, actor: ActorDep) -> Token
         user = await session.get(User, token.user_id)
         assert user is not None
         return token_out(token, user)
+
+
+@router.get("/teams", response_model=list[TeamOut])
+async def teams(ctx: ContextDep, _: ActorDep) -> list[TeamOut]:
+    async with ctx.db.read() as session:
+        return [
+            TeamOut(key=t.key, name=t.name, description=t.description, members=m)
+            for t, m in await auth.list_teams(session)
+        ]
+
+
+@router.put("/teams", response_model=TeamOut)
+async def save_team(body: TeamIn, ctx: ContextDep, actor: ActorDep) -> TeamOut:
+    async with ctx.db.write() as session:
+        team = await auth.save_team(
+            session,
+            actor,
+            body.key,
+            body.name,
+            clock=ctx.clock,
+            description=body.description,
+            members=body.members,
+        )
+        members = sorted(e.strip().lower() for e in body.members)
+        return TeamOut(key=team.key, name=team.name, description=team.description, members=members)

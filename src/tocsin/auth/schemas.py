@@ -46,3 +46,19 @@ class TokenOut(BaseModel):
 
 class NewTokenOut(TokenOut):
     token: str = Field(description="The secret; shown only this once")
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    members: list[str] = Field(default_factory=list, max_length=500, description="E-mails")
+
+
+class TeamOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    members: list[str]

@@ -258,3 +258,50 @@ async def sync_people(
         for key in person.teams:
             session.add(TeamMember(team_id=team_rows[key].id, user_id=user.id))
     await session.flush()
+
+
+async def list_teams(session: AsyncSession) -> list[tuple[Team, list[str]]]:
+    """Teams with their members' e-mails."""
+    teams = list((await session.scalars(select(Team).order_by(Team.key))).all())
+    rows = await session.execute(
+        select(TeamMember.team_id, User.email)
+        .join(User, User.id == TeamMember.user_id)
+        .order_by(User.email)
+    )
+    members: dict[int, list[str]] = {}
+    for team_id, email in rows:
+        members.setdefault(team_id, []).append(email)
+    return [(t, members.get(t.id, [])) for t in teams]
+
+
+async def save_team(
+    session: AsyncSession,
+    actor: Actor,
+    key: str,
+    name: str,
+    *,
+    clock: Clock,
+    description: str = "",
+    members: Sequence[str] = (),
+) -> Team:
+    """Create a team or replace its name, description and members."""
+    _require_admin(actor, "managing teams")
+    users = [await get_user(session, email) for email in members]
+    team = await session.scalar(select(Team).where(Team.key == key))
+    before = None
+    if team is None:
+        team = Team(key=key, name=name, description=description)
+        session.add(team)
+        await session.flush()
+    else:
+        before = {"name": team.name, "description": team.description}
+        team.name, team.description = name, description
+        await session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+    for user in users:
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+    await session.flush()
+    after = {"name": name, "description": description, "members": [u.email for u in users]}
+    await audit.record(
+        session, actor, "team.save", "team", key, clock=clock, before=before, after=after
+    )
+    return team

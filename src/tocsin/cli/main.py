@@ -25,6 +25,7 @@ app.add_typer(incident.app, name="incident")
 app.add_typer(policy.app, name="policy")
 app.add_typer(people.users, name="user")
 app.add_typer(people.tokens, name="token")
+app.add_typer(people.teams, name="team")
 app.command("audit")(audit)
 
 

@@ -11,6 +11,7 @@ from tocsin.cli.output import emit_json, table, when
 
 users = typer.Typer(help="Add and list people.", no_args_is_help=True)
 tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+teams = typer.Typer(help="List and set teams.", no_args_is_help=True)
 
 
 @users.command("add")
@@ -110,3 +111,29 @@ def revoke_token(
         emit_json(token)
     else:
         typer.echo(f"Token {token['id']} of {token['user']} revoked")
+
+
+@teams.command("list")
+def list_teams(as_json: JsonOpt = False) -> None:
+    """List teams and their members."""
+    rows = api("GET", "/teams")
+    if as_json:
+        emit_json(rows)
+        return
+    table([(t["key"], t["name"], ", ".join(t["members"])) for t in rows], ["key", "name", "members"])
+
+
+@teams.command("set")
+def set_team(
+    key: Annotated[str, typer.Argument(help="Team key, e.g. platform.")],
+    name: Annotated[str, typer.Argument(help="Display name.")],
+    member: Annotated[list[str] | None, typer.Option("--member", "-m", help="Member e-mail (repeatable); replaces the list.")] = None,
+    description: Annotated[str, typer.Option(help="What the team does.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a team or replace its name, description and members (admins)."""
+    team = api("PUT", "/teams", json={"key": key, "name": name, "description": description, "members": member or []})
+    if as_json:
+        emit_json(team)
+    else:
+        typer.echo(f"Team {team['key']} ({team['name']}): {len(team['members'])} member(s)")
