@@ -17,8 +17,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     #: Seconds SQLite waits for a lock before giving up.
     sqlite_busy_timeout: float = 30.0
-    #: Public URL the server is reached at (printed on start-up, used in links).
-    base_url: str = "http://127.0.0.1:8080"
 
     def sqlite_path(self) -> Path | None:
         """The database file when the URL names a SQLite file, else ``None``."""

@@ -120,19 +120,28 @@ def list_teams(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(rows)
         return
-    table([(t["key"], t["name"], ", ".join(t["members"])) for t in rows], ["key", "name", "members"])
+    table(
+        [(t["key"], t["name"], ", ".join(t["members"])) for t in rows], ["key", "name", "members"]
+    )
 
 
 @teams.command("set")
 def set_team(
     key: Annotated[str, typer.Argument(help="Team key, e.g. platform.")],
     name: Annotated[str, typer.Argument(help="Display name.")],
-    member: Annotated[list[str] | None, typer.Option("--member", "-m", help="Member e-mail (repeatable); replaces the list.")] = None,
+    member: Annotated[
+        list[str] | None,
+        typer.Option("--member", "-m", help="Member e-mail (repeatable); replaces the list."),
+    ] = None,
     description: Annotated[str, typer.Option(help="What the team does.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a team or replace its name, description and members (admins)."""
-    team = api("PUT", "/teams", json={"key": key, "name": name, "description": description, "members": member or []})
+    team = api(
+        "PUT",
+        "/teams",
+        json={"key": key, "name": name, "description": description, "members": member or []},
+    )
     if as_json:
         emit_json(team)
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, or_, select
@@ -115,32 +115,25 @@ async def search(
     return list(rows.all()), total
 
 
+_Child = TypeVar("_Child", IncidentRole, IncidentEvent, ChecklistItem)
+
+
+async def _children(session: AsyncSession, model: type[_Child], incident: Incident) -> list[_Child]:
+    """An incident's rows of one kind, in the order they were written."""
+    query = select(model).where(model.incident_id == incident.id).order_by(model.id)
+    return list((await session.scalars(query)).all())
+
+
 async def _roles(session: AsyncSession, incident: Incident) -> list[IncidentRole]:
-    rows = await session.scalars(
-        select(IncidentRole)
-        .where(IncidentRole.incident_id == incident.id)
-        .order_by(IncidentRole.id)
-    )
-    return list(rows.all())
+    return await _children(session, IncidentRole, incident)
 
 
 async def timeline(session: AsyncSession, actor: Actor, ref: str) -> list[IncidentEvent]:
-    incident = await get(session, actor, ref)
-    rows = await session.scalars(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.id)
-    )
-    return list(rows.all())
+    return await _children(session, IncidentEvent, await get(session, actor, ref))
 
 
 async def checklist(session: AsyncSession, incident: Incident) -> list[ChecklistItem]:
-    rows = await session.scalars(
-        select(ChecklistItem)
-        .where(ChecklistItem.incident_id == incident.id)
-        .order_by(ChecklistItem.id)
-    )
-    return list(rows.all())
+    return await _children(session, ChecklistItem, incident)
 
 
 # --- the stage clock ----------------------------------------------------------------------
@@ -320,24 +313,23 @@ async def _log(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     audited: bool = True,
-) -> None:
+) -> IncidentEvent:
     """One timeline event and (for writes) one audit row."""
     data: dict[str, Any] = {}
     if before is not None:
         data["before"] = before
     if after is not None:
         data["after"] = after
-    session.add(
-        IncidentEvent(
-            incident_id=incident.id,
-            at=clock.now(),
-            actor_id=actor.user_id,
-            actor=actor.label,
-            kind=kind,
-            summary=summary,
-            data=data,
-        )
+    event = IncidentEvent(
+        incident_id=incident.id,
+        at=clock.now(),
+        actor_id=actor.user_id,
+        actor=actor.label,
+        kind=kind,
+        summary=summary,
+        data=data,
     )
+    session.add(event)
     if audited:
         await audit.record(
             session,
@@ -350,6 +342,7 @@ async def _log(
             after=after,
         )
     await session.flush()
+    return event
 
 
 async def _next_ref(session: AsyncSession, day: str) -> str:
@@ -781,17 +774,8 @@ async def add_note(
     incident, _, _ = await _for_change(session, actor, ref, "add-note")
     if not text.strip():
         raise InvalidInput("a note needs text", details={"field": "text"})
-    await _log(
-        session, actor, incident, "note", text.strip(), clock=clock, after={"text": text.strip()}
-    )
-    event = await session.scalar(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.id.desc())
-        .limit(1)
-    )
-    assert event is not None
-    return event
+    note = text.strip()
+    return await _log(session, actor, incident, "note", note, clock=clock, after={"text": note})
 
 
 async def set_checked(
