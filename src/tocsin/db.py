@@ -38,6 +38,11 @@ NAMING = {
 }
 
 
+#: The largest value an INTEGER column holds on both databases (PostgreSQL's int4): the
+#: bound for ids and counts taken from outside, so none overflows in a query.
+MAX_INT = 2**31 - 1
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on both databases (SQLite would drop the zone)."""
 

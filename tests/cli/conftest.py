@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pytest
-from click.testing import Result
 from sqlalchemy import text
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tocsin.cli.main import app
 from tocsin.db import Base, Database

@@ -154,6 +154,63 @@ def show(ref: Ref, as_json: JsonOpt = False) -> None:
     _show(api("GET", f"/incidents/{ref}"), as_json)
 
 
+@app.command()
+def edit(
+    ref: Ref,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    summary: Annotated[str | None, typer.Option(help="New summary.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", "-t", help="New incident type.")] = None,
+    component: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--component", "-c", help="Affected component (repeatable); replaces the list."
+        ),
+    ] = None,
+    users_affected: Annotated[int | None, typer.Option(help="How many users are affected.")] = None,
+    users_affected_pct: Annotated[
+        float | None, typer.Option(help="Share of users affected, in percent.")
+    ] = None,
+    business_impact: Annotated[str | None, typer.Option(help="Business impact, in words.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Edit an incident's title, summary, type, components or impact."""
+    body: dict[str, Any] = {
+        k: v
+        for k, v in {"title": title, "summary": summary, "components": component}.items()
+        if v is not None
+    }
+    if type_ is not None:
+        body["type"] = type_
+    if (users_affected, users_affected_pct, business_impact) != (None, None, None):
+        current = api("GET", f"/incidents/{ref}")["impact"]
+        body["impact"] = {
+            "users_affected": current["users_affected"]
+            if users_affected is None
+            else users_affected,
+            "users_affected_pct": current["users_affected_pct"]
+            if users_affected_pct is None
+            else users_affected_pct,
+            "business_impact": current["business_impact"]
+            if business_impact is None
+            else business_impact,
+        }
+    incident = api("PATCH", f"/incidents/{ref}", json=body)
+    if as_json:
+        emit_json(incident)
+    else:
+        typer.echo(f"{incident['id']} updated")
+
+
+@app.command()
+def invite(
+    ref: Ref,
+    email: Annotated[str, typer.Argument(help="Whom to let see a restricted incident.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a participant (who may then see a restricted incident)."""
+    _act(ref, "participants", {"email": email}, as_json, f"{email} now participates in {{id}}")
+
+
 def _act(ref: str, path: str, body: Any, as_json: bool, said: str) -> None:
     incident = api("POST", f"/incidents/{ref}/{path}", json=body)
     if as_json:

@@ -166,9 +166,13 @@ def _refresh_due(incident: Incident, policy: Policy, roles: Sequence[IncidentRol
     severity = _severity(policy, incident.severity)
     stamps = _stamps(incident, roles)
     fresh = compute_due(severity, stamps, policy.organization.calendar())
-    kept = {k: v for k, v in incident.sla_due.items() if _reached(k, stamps) is not None}
+    kept = {
+        k: v
+        for k, v in incident.sla_due.items()
+        if v is not None and _reached(k, stamps) is not None
+    }
     for name, due in fresh.items():
-        if name not in kept:
+        if name not in kept:  # unreached, or reached before its anchor was known
             kept[name] = None if due is None else due.isoformat()
     incident.sla_due = kept
 
@@ -177,6 +181,8 @@ def sla_states(
     incident: Incident, roles: Sequence[IncidentRole], now: datetime
 ) -> list[schemas.SlaTargetOut]:
     stamps = _stamps(incident, roles)
+    if incident.resolved_at is not None:
+        now = min(now, incident.resolved_at)  # the clock stops when the incident is resolved
     out = []
     for name, due_text in incident.sla_due.items():
         due = None if due_text is None else datetime.fromisoformat(due_text)

@@ -48,30 +48,13 @@ class BusinessCalendar:
         raise ValueError("the business calendar has no business hours")
 
     def add_business_days(self, start: datetime, days: int) -> datetime:
-        """The same business moment ``days`` business days later.
+        """``days`` full business days of business time after ``start``.
 
-        A start outside business hours counts from the next opening.
+        From Friday 14:00 one business day is Monday 14:00; from Saturday (closed) it is
+        the end of Monday: counting starts at the next opening.
         """
-        local = start.astimezone(self.zone)
-        day = local.date()
-        open_at, close_at = self._window(day)
-        if not self.is_business_day(day) or start.astimezone(UTC) >= close_at:
-            day = self._next_business_day(day)
-            moment = self.opens
-        elif start.astimezone(UTC) < open_at:
-            moment = self.opens
-        else:
-            moment = local.time().replace(tzinfo=None)
-        for _ in range(days):
-            day = self._next_business_day(day)
-        return datetime.combine(day, moment, self.zone).astimezone(UTC)
-
-    def _next_business_day(self, day: date) -> date:
-        for _ in range(3660):
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                return day
-        raise ValueError("the business calendar has no business days")
+        length = datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
+        return self.add_business_time(start, length * days)
 
     def add(self, start: datetime, span: Span, *, business_hours: bool = False) -> datetime:
         """Add a policy span: business days, business time, or plain elapsed time."""
@@ -79,4 +62,5 @@ class BusinessCalendar:
             return self.add_business_days(start, span.business_days)
         if business_hours:
             return self.add_business_time(start, span.time)
-        return start + span.time
+        # In UTC: adding to a local time would add wall-clock time (23h over a DST change).
+        return start.astimezone(UTC) + span.time

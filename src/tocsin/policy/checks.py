@@ -70,9 +70,14 @@ def check_references(policy: Policy) -> list[Problem]:
                 problems.append((loc, _unknown(req.role, roles, "role")))
         for stage in ("acknowledge", "identify", "mitigate", "resolve"):
             target = getattr(sev.sla, stage)
-            if target is not None and target.from_ == _STAGE_REACHED[stage]:
+            if target is not None and _ORDER.index(target.from_) >= _ORDER.index(
+                _STAGE_REACHED[stage]
+            ):
                 loc = ("severities", i, "sla", stage, "from")
-                problems.append((loc, f"the {stage} target cannot count from its own stage"))
+                earlier = ", ".join(_ORDER[: _ORDER.index(_STAGE_REACHED[stage])])
+                problems.append(
+                    (loc, f"the {stage} target must count from an earlier stage ({earlier})")
+                )
     for i, itype in enumerate(policy.incident_types):
         if itype.typical_severity is not None and itype.typical_severity not in severities:
             loc = ("incident_types", i, "typical_severity")
@@ -105,6 +110,7 @@ def check_references(policy: Policy) -> list[Problem]:
     return problems
 
 
+_ORDER = ("detected", "declared", "acknowledged", "identified", "mitigated", "resolved")
 _STAGE_REACHED = {
     "acknowledge": "acknowledged",
     "identify": "identified",

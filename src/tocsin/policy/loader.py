@@ -65,22 +65,27 @@ def _path(loc: Loc) -> str:
 
 
 def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
-    """The 1-based line of the deepest node on ``loc`` that exists."""
+    """The 1-based line of the deepest node on ``loc`` that exists.
+
+    A mapping entry is located at its key: a block value (``checklists:`` followed by its
+    items) starts on the next line, but the problem is with the key's line.
+    """
     node = root
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-            if nxt is None:
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if pair is None:
                 return line
-            node = nxt
+            key, node = pair
+            line = key.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 return line
             node = node.value[part]
+            line = node.start_mark.line + 1
         else:
             return line
-        line = node.start_mark.line + 1
     return line
 
 
@@ -124,6 +129,11 @@ def parse_policy(
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         return None, [PolicyProblem(filename, line, "", f"YAML syntax: {exc.problem}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        line = text.count("\n", 0, exc.position) + 1
+        return None, [
+            PolicyProblem(filename, line, "", f"character {exc.character!r} is not allowed in YAML")
+        ]
     problems = [
         PolicyProblem(filename, line, _path(loc), msg) for loc, line, msg in _duplicate_keys(root)
     ]
