@@ -48,6 +48,17 @@ class VirtualClock:
         self._now = instant.astimezone(UTC)
 
 
+def to_utc(value: datetime) -> datetime:
+    """An aware datetime from outside, in UTC; ``ValueError`` if that leaves the calendar.
+
+    (``0001-01-01T00:00+05:00`` is a valid ISO time whose UTC instant lies before year 1.)
+    """
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("lies outside the range of representable times") from None
+
+
 def as_utc(value: datetime) -> datetime:
     """Normalise a datetime read back from the database (SQLite drops the zone)."""
     if value.tzinfo is None:

@@ -233,3 +233,25 @@ async def test_reopen_clears_resolution_and_recomputes(seeded: Context) -> None:
     assert sla["mitigate"].verdict == "pending"
     assert events[-1].kind == "reopened"
     assert datetime.now(UTC) > START  # the virtual clock never leaked into wall time
+
+
+async def test_sla_clock_stops_when_resolved(seeded: Context) -> None:
+    ctx, clock = seeded, seeded.clock
+    lead = await actor(ctx, "tech.lead@example.com")
+    async with ctx.db.write() as session:
+        ref = (await incidents.declare(session, lead, DeclareIn(title="x", severity="SEV1"), clock=clock)).ref
+    clock.advance(minutes=20)  # nobody became incident commander (due at 10 min)
+    async with ctx.db.write() as session:
+        await incidents.set_status(session, lead, ref, "resolved", clock=clock)
+    clock.advance(days=3)
+    async with ctx.db.read() as session:
+        out = await incidents.describe(session, await incidents.get(session, lead, ref), clock=clock)
+    sla = {t.target: t for t in out.sla}
+    # Breached, by the 10 minutes that had passed at resolution, not by three days.
+    assert (sla["role:incident-commander"].verdict, sla["role:incident-commander"].text) == (
+        "breached",
+        "breached by 10m",
+    )
+    # Resolving straight away reached every stage at once; each got a real due time.
+    assert sla["resolve"].due_at == at(20) + timedelta(hours=4)
+    assert sla["resolve"].verdict == "met"

@@ -128,7 +128,7 @@ def test_a_calendar_without_business_days_says_so() -> None:
     closed = BusinessCalendar(zone=AMS, weekdays=frozenset())
     with pytest.raises(ValueError, match="no business hours"):
         closed.add_business_time(local(2026, 1, 15, 10), timedelta(hours=1))
-    with pytest.raises(ValueError, match="no business days"):
+    with pytest.raises(ValueError, match="no business hours"):
         closed.add_business_days(local(2026, 1, 15, 10), 1)
 
 
@@ -155,11 +155,14 @@ def test_other_weekdays_and_hours() -> None:
         (local(2026, 1, 16, 14), 1, local(2026, 1, 19, 14)),  # Fri + 1 = Mon
         (local(2026, 1, 16, 14), 5, local(2026, 1, 23, 14)),
         (local(2026, 1, 14, 14), 0, local(2026, 1, 14, 14)),
-        # Outside office hours counts from the next opening.
-        (local(2026, 1, 14, 7), 1, local(2026, 1, 15, 9)),
-        (local(2026, 1, 14, 19), 1, local(2026, 1, 16, 9)),
-        (local(2026, 1, 14, 17), 1, local(2026, 1, 16, 9)),
-        (local(2026, 1, 17, 12), 1, local(2026, 1, 20, 9)),  # Sat: Monday opening + 1
+        (local(2026, 1, 16, 9), 1, local(2026, 1, 16, 17)),  # a whole day from the opening
+        # Outside office hours counts from the next opening: a full day is its close.
+        (local(2026, 1, 14, 7), 1, local(2026, 1, 14, 17)),
+        (local(2026, 1, 14, 19), 1, local(2026, 1, 15, 17)),
+        (local(2026, 1, 14, 17), 1, local(2026, 1, 15, 17)),
+        (local(2026, 1, 16, 18), 1, local(2026, 1, 19, 17)),  # Friday evening: Monday
+        (local(2026, 1, 17, 12), 1, local(2026, 1, 19, 17)),  # Saturday: the end of Monday
+        (local(2026, 1, 18, 12), 2, local(2026, 1, 20, 17)),
         (local(2026, 1, 17, 12), 0, local(2026, 1, 19, 9)),
     ],
 )
@@ -172,8 +175,8 @@ def test_business_days_skip_holidays() -> None:
     assert CHRISTMAS.add_business_days(local(2026, 12, 24, 11), 1) == local(2026, 12, 29, 11)
     assert CHRISTMAS.add_business_days(local(2026, 12, 24, 11), 3) == local(2026, 12, 31, 11)
     assert CHRISTMAS.add_business_days(local(2026, 12, 31, 11), 1) == local(2027, 1, 4, 11)
-    # On a holiday: from the next opening (Tuesday 29) on.
-    assert CHRISTMAS.add_business_days(local(2026, 12, 25, 11), 1) == local(2026, 12, 30, 9)
+    # On a holiday: from the next opening (Tuesday 29) on, a full day.
+    assert CHRISTMAS.add_business_days(local(2026, 12, 25, 11), 1) == local(2026, 12, 29, 17)
 
 
 def test_business_days_keep_the_local_time_across_dst() -> None:
@@ -183,9 +186,12 @@ def test_business_days_keep_the_local_time_across_dst() -> None:
     due = OFFICE.add_business_days(local(2026, 10, 23, 14), 1)
     assert as_local(due) == local(2026, 10, 26, 14)
     assert due == datetime(2026, 10, 26, 13, 0, tzinfo=UTC)
-    # A Saturday start before the change: Monday 09:00 CEST, then Tuesday 09:00 CEST.
+    # A Saturday start before the change: the whole of Monday, closing 17:00 CEST.
     due = OFFICE.add_business_days(local(2026, 3, 28, 12), 1)
-    assert due == datetime(2026, 3, 31, 7, 0, tzinfo=UTC)
+    assert due == datetime(2026, 3, 30, 15, 0, tzinfo=UTC)
+    # Three business days from Thursday 26 March 10:00 CET: Tuesday 31 March 10:00 CEST.
+    due = OFFICE.add_business_days(local(2026, 3, 26, 10), 3)
+    assert as_local(due) == local(2026, 3, 31, 10)
 
 
 # --- add: the policy's spans ----------------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from tocsin.audit import service as audit
 from tocsin.audit.schemas import AuditOut
-from tocsin.auth.deps import ActorDep, ContextDep
+from tocsin.auth.deps import ActorDep, ContextDep, Instant
 from tocsin.errors import ERROR_RESPONSES
 
 router = APIRouter(tags=["audit"], responses=ERROR_RESPONSES)
@@ -22,7 +21,7 @@ async def entries(
     action: str | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditOut]:
     async with ctx.db.read() as session:

@@ -1,15 +1,19 @@
-"""FastAPI dependencies: the boundary's context and the acting user (bearer token)."""
+"""FastAPI dependencies: the boundary's context and the acting user (bearer token), and
+parameter types the routers share."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from pydantic import AfterValidator, AwareDatetime
 
 from tocsin.auth import service as auth
 from tocsin.auth.actor import Actor
+from tocsin.clock import to_utc
 from tocsin.context import Context
+from tocsin.db import MAX_INT
 from tocsin.errors import Unauthenticated
 
 #: Recording "last used" on every request would turn every read into a write.
@@ -39,3 +43,9 @@ async def get_actor(request: Request, ctx: Annotated[Context, Depends(get_contex
 
 ContextDep = Annotated[Context, Depends(get_context)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+#: A numeric id in a path: positive and small enough for an INTEGER column, so that an
+#: absurd one is a 422 rather than an overflow in the query.
+IdPath = Annotated[int, Path(ge=1, le=MAX_INT)]
+#: An instant in a query string: with a time zone (a naive one is ambiguous), in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(to_utc)]

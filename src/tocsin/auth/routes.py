@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tocsin.auth import service as auth
-from tocsin.auth.deps import ActorDep, ContextDep
+from tocsin.auth.deps import ActorDep, ContextDep, IdPath
 from tocsin.auth.models import ApiToken, User
 from tocsin.auth.schemas import (
     NewTokenOut,
@@ -82,7 +82,7 @@ async def create_token(body: TokenIn, ctx: ContextDep, actor: ActorDep) -> NewTo
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-async def revoke_token(token_id: int, ctx: ContextDep, actor: ActorDep) -> TokenOut:
+async def revoke_token(token_id: IdPath, ctx: ContextDep, actor: ActorDep) -> TokenOut:
     async with ctx.db.write() as session:
         token = await auth.revoke_token(session, actor, token_id, clock=ctx.clock)
         user = await session.get(User, token.user_id)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.auth.deps import ActorDep, ContextDep
+from tocsin.auth.deps import ActorDep, ContextDep, IdPath, Instant
 from tocsin.context import Context
+from tocsin.db import MAX_INT
 from tocsin.errors import ERROR_RESPONSES
 from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
@@ -47,10 +47,10 @@ async def list_incidents(
     type: Annotated[list[str], Query()] = [],  # noqa: B006
     open: bool = False,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> schemas.IncidentListOut:
     async with ctx.db.read() as session:
         rows, total = await incidents.search(
@@ -170,7 +170,7 @@ async def add_note(
 
 @router.post("/{ref}/checklists/{item_id}", response_model=schemas.ChecklistItemOut)
 async def check_item(
-    ref: str, item_id: int, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep
+    ref: str, item_id: IdPath, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.ChecklistItemOut:
     async with ctx.db.write() as session:
         item = await incidents.set_checked(

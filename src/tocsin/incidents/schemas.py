@@ -7,13 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tocsin.clock import to_utc
+from tocsin.db import MAX_INT
+
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Impact(Input):
-    users_affected: int | None = Field(None, ge=0)
+    users_affected: int | None = Field(None, ge=0, le=MAX_INT)
     users_affected_pct: float | None = Field(None, ge=0, le=100)
     business_impact: str = Field("", max_length=5000)
 
@@ -39,7 +42,7 @@ class DeclareIn(Input):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("needs a time zone, e.g. 2026-01-15T10:00:00Z")
-        return value
+        return None if value is None else to_utc(value)
 
 
 class UpdateIn(Input):

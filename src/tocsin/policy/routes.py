@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.auth.deps import ActorDep, ContextDep
+from tocsin.auth.deps import ActorDep, ContextDep, IdPath
 from tocsin.errors import ERROR_RESPONSES
 from tocsin.policy import service as policies
 from tocsin.policy.loader import parse_policy
@@ -33,7 +33,7 @@ async def versions(ctx: ContextDep, _: ActorDep) -> list[PolicyVersionOut]:
 
 
 @router.get("/versions/{number}", response_model=PolicyOut)
-async def version(number: int, ctx: ContextDep, _: ActorDep) -> PolicyOut:
+async def version(number: IdPath, ctx: ContextDep, _: ActorDep) -> PolicyOut:
     async with ctx.db.read() as session:
         return PolicyOut.model_validate(await policies.by_number(session, number))
 
