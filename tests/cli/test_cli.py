@@ -89,9 +89,7 @@ def test_policy_show_before_any_policy(cli: Run) -> None:
     assert "tocsin policy apply" in result.stderr
 
 
-def test_policy_apply_refuses_a_broken_file_and_names_the_line(
-    cli: Run, tmp_path: Path
-) -> None:
+def test_policy_apply_refuses_a_broken_file_and_names_the_line(cli: Run, tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     text = SEED_004.read_text(encoding="utf-8").replace(
         "    exclusive: true", "    exclusiv: true", 1

@@ -29,7 +29,11 @@ SEED_004 = ROOT / "examples" / "policies" / "seed-004-incident-response.yaml"
 INCIDENT_ID = re.compile(r"^INC-\d{4}-\d{2}-\d{2}-\d{3}$")
 #: With --server the CLI must not open a database; if it tried, this would fail loudly.
 NO_DATABASE = "postgresql+asyncpg://nobody@127.0.0.1:1/no_such_database"
-ENV_UNSET: dict[str, str | None] = {"TOCSIN_USER": None, "TOCSIN_SERVER": None, "TOCSIN_TOKEN": None}
+ENV_UNSET: dict[str, str | None] = {
+    "TOCSIN_USER": None,
+    "TOCSIN_SERVER": None,
+    "TOCSIN_TOKEN": None,
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ class Server:
 
 def _local(database_url: str, *args: str) -> Result:
     """Prepare the database with the CLI's direct access (as the system actor)."""
-    result = CliRunner().invoke(app, list(args), env={**ENV_UNSET, "TOCSIN_DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        app, list(args), env={**ENV_UNSET, "TOCSIN_DATABASE_URL": database_url}
+    )
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     return result
 
@@ -91,12 +97,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     env = {k: v for k, v in os.environ.items() if k not in ENV_UNSET}
     env["TOCSIN_DATABASE_URL"] = database_url
     log = where / "server.log"
+    options = f"--host 127.0.0.1 --port {port} --log-level warning".split()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "tocsin.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            ],  # fmt: skip
+            [sys.executable, "-m", "uvicorn", "tocsin.app:create_app", "--factory", *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

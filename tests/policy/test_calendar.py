@@ -205,9 +205,7 @@ def test_add_a_span() -> None:
     )
     assert OFFICE.add(start, Span(business_days=1)) == local(2026, 1, 19, 16)
     # Business days are business days whether or not the target says business_hours.
-    assert OFFICE.add(start, Span(business_days=1), business_hours=True) == local(
-        2026, 1, 19, 16
-    )
+    assert OFFICE.add(start, Span(business_days=1), business_hours=True) == local(2026, 1, 19, 16)
 
 
 def test_plain_time_ignores_dst_and_office_hours() -> None:

@@ -212,7 +212,9 @@ def problems_of(path: Path) -> list[dict[str, Any]]:
     assert len(lines) == len(problems)
     for problem, line in zip(problems, lines, strict=True):
         assert problem["file"] == str(path)
-        assert line == f"{path}:{problem['line']}: {problem['path'] or '(top)'}: {problem['message']}"
+        assert (
+            line == f"{path}:{problem['line']}: {problem['path'] or '(top)'}: {problem['message']}"
+        )
     return problems
 
 
