@@ -8,10 +8,9 @@ from sqlalchemy.exc import DBAPIError
 
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
+from tocsin.db import Base, Database
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import DeclareIn
-
-from tocsin.db import Base, Database
 from tocsin.migrate import model_drift
 
 
@@ -41,7 +40,9 @@ async def test_sqlite_runs_in_wal_mode(db: Database) -> None:
 @pytest.mark.parametrize("table", ["audit_log", "incident_events"])
 async def test_history_tables_are_append_only(seeded: Context, table: str) -> None:
     async with seeded.db.write() as session:
-        await incidents.declare(session, SYSTEM, DeclareIn(title="x", severity="SEV3"), clock=seeded.clock)
+        await incidents.declare(
+            session, SYSTEM, DeclareIn(title="x", severity="SEV3"), clock=seeded.clock
+        )
     for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
         with pytest.raises(DBAPIError, match="append-only"):
             async with seeded.db.write() as session:

@@ -13,8 +13,14 @@ async def test_policy_teams_and_members_are_synced(client: httpx.AsyncClient) ->
     assert "tech.lead@example.com" in teams["engineering"]["members"]
 
 
-async def test_admin_sets_a_team_through_the_api(client: httpx.AsyncClient, seeded: Context) -> None:
-    body = {"key": "platform", "name": "Platform", "members": ["CTO@example.com", "tech.lead@example.com"]}
+async def test_admin_sets_a_team_through_the_api(
+    client: httpx.AsyncClient, seeded: Context
+) -> None:
+    body = {
+        "key": "platform",
+        "name": "Platform",
+        "members": ["CTO@example.com", "tech.lead@example.com"],
+    }
     answer = await client.put("/api/v1/teams", json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["members"] == ["cto@example.com", "tech.lead@example.com"]
@@ -25,6 +31,8 @@ async def test_admin_sets_a_team_through_the_api(client: httpx.AsyncClient, seed
 
 
 async def test_unknown_member_is_a_clear_404(client: httpx.AsyncClient) -> None:
-    answer = await client.put("/api/v1/teams", json={"key": "x", "name": "X", "members": ["nobody@example.com"]})
+    answer = await client.put(
+        "/api/v1/teams", json={"key": "x", "name": "X", "members": ["nobody@example.com"]}
+    )
     assert answer.status_code == 404
     assert "nobody@example.com" in answer.json()["error"]["message"]

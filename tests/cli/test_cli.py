@@ -292,6 +292,41 @@ def test_incident_flow(seeded_cli: Run, cli_json: RunJson) -> None:
     assert "closed is final" in closed.stderr
 
 
+def test_edit_and_invite_to_a_restricted_incident(seeded_cli: Run, cli_json: RunJson) -> None:
+    cli = seeded_cli
+    cli("user", "add", "viewer@example.com")
+    ref = declare(
+        cli_json, "Leaked keys", "SEV1", "--type", "security", "--business-impact", "trust"
+    )
+    assert cli_json("incident", "show", ref)["restricted"] is True
+
+    # Restricted: invisible to someone who does not participate, as if it did not exist.
+    hidden = cli("incident", "show", ref, as_user="viewer@example.com", code=1)
+    assert f"no incident '{ref}'" in hidden.stderr
+    assert cli_json("incident", "list", as_user="viewer@example.com")["total"] == 0
+
+    invited = cli("incident", "invite", ref, "viewer@example.com")
+    assert invited.stdout.strip() == f"viewer@example.com now participates in {ref}"
+    assert cli_json("incident", "show", ref, as_user="viewer@example.com")["id"] == ref
+    assert cli_json("incident", "list", as_user="viewer@example.com")["total"] == 1
+
+    edited = cli_json(
+        "incident", "edit", ref, "--title", "Leaked API keys", "-c", "api",
+        "--users-affected", "40",
+    )  # fmt: skip
+    assert edited["title"] == "Leaked API keys"
+    assert edited["components"] == ["api"]
+    assert edited["impact"]["users_affected"] == 40
+    assert edited["impact"]["business_impact"] == "trust"  # the rest of the impact is kept
+    updated = [e for e in cli_json("incident", "timeline", ref) if e["kind"] == "updated"]
+    assert len(updated) == 1 and "title" in updated[0]["summary"]
+
+    denied = cli("incident", "edit", ref, "--title", "x", as_user="viewer@example.com", code=1)
+    assert "lacks the permission 'edit-incident'" in denied.stderr
+    bad = cli("incident", "edit", ref, "-c", "moon", code=1)
+    assert "unknown component(s) moon" in bad.stderr
+
+
 def test_incident_list_filters(seeded_cli: Run, cli_json: RunJson) -> None:
     cli = seeded_cli
     db_down = declare(cli_json, "Database down", "SEV1")
@@ -330,7 +365,7 @@ def test_incident_list_filters(seeded_cli: Run, cli_json: RunJson) -> None:
     assert cli("incident", "list", "--open").stdout.splitlines()[-1] == "2 of 2 incident(s)"
 
     bad = cli("incident", "list", "--status", "bogus", code=1)
-    assert "unknown status bogus (known: investigating, " in bad.stderr
+    assert "unknown status 'bogus' (known: investigating, " in bad.stderr
 
 
 # --- audit and acting as someone -----------------------------------------------------------

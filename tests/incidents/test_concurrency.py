@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from tests.conftest import add_user
+
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
 from tocsin.db import Database

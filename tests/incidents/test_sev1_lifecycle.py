@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import START
+
 from tocsin.auth import service as auth
 from tocsin.context import Context
 from tocsin.incidents import service as incidents
@@ -239,13 +240,19 @@ async def test_sla_clock_stops_when_resolved(seeded: Context) -> None:
     ctx, clock = seeded, seeded.clock
     lead = await actor(ctx, "tech.lead@example.com")
     async with ctx.db.write() as session:
-        ref = (await incidents.declare(session, lead, DeclareIn(title="x", severity="SEV1"), clock=clock)).ref
+        ref = (
+            await incidents.declare(
+                session, lead, DeclareIn(title="x", severity="SEV1"), clock=clock
+            )
+        ).ref
     clock.advance(minutes=20)  # nobody became incident commander (due at 10 min)
     async with ctx.db.write() as session:
         await incidents.set_status(session, lead, ref, "resolved", clock=clock)
     clock.advance(days=3)
     async with ctx.db.read() as session:
-        out = await incidents.describe(session, await incidents.get(session, lead, ref), clock=clock)
+        out = await incidents.describe(
+            session, await incidents.get(session, lead, ref), clock=clock
+        )
     sla = {t.target: t for t in out.sla}
     # Breached, by the 10 minutes that had passed at resolution, not by three days.
     assert (sla["role:incident-commander"].verdict, sla["role:incident-commander"].text) == (

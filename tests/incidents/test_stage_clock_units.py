@@ -63,7 +63,11 @@ def test_due_times_follow_anchors_and_business_hours() -> None:
 def test_verdicts_and_margins() -> None:
     due = T0 + timedelta(minutes=10)
     met = evaluate("acknowledge", due, T0 + timedelta(minutes=4), T0)
-    assert (met.verdict, met.margin, met.describe()) == ("met", timedelta(minutes=6), "met with 6m to spare")
+    assert (met.verdict, met.margin, met.describe()) == (
+        "met",
+        timedelta(minutes=6),
+        "met with 6m to spare",
+    )
     late = evaluate("acknowledge", due, T0 + timedelta(minutes=12), T0)
     assert (late.verdict, late.describe()) == ("breached", "breached by 2m")
     waiting = evaluate("acknowledge", due, None, T0 + timedelta(minutes=1))

@@ -316,6 +316,22 @@ def test_bad_duration_in_the_shorthand(tmp_path: Path) -> None:
     assert "'4 hours' is not a duration" in problem["message"]
 
 
+def test_a_target_must_count_from_an_earlier_stage(tmp_path: Path) -> None:
+    path, text = broken(tmp_path, "from: detected}", "from: mitigated}")
+    problem = the_problem(path)
+    assert problem["line"] == line_of(text, "from: mitigated")
+    assert problem["path"] == "severities[0].sla.acknowledge.from"
+    assert problem["message"].startswith("the acknowledge target must count from an earlier")
+
+
+def test_unknown_stage(tmp_path: Path) -> None:
+    path, text = broken(tmp_path, "from: detected}", "from: noticed}")
+    problem = the_problem(path)
+    assert problem["line"] == line_of(text, "from: noticed")
+    assert problem["path"] == "severities[0].sla.acknowledge.from"
+    assert "'detected'" in problem["message"]
+
+
 def test_unknown_severity_in_a_checklist(tmp_path: Path) -> None:
     path, text = broken(tmp_path, "    severities: [SEV1]", "    severities: [SEV1, SEV9]")
     problem = the_problem(path)

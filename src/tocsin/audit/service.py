@@ -52,7 +52,11 @@ async def entries(
 ) -> list[AuditEntry]:
     """The newest entries first; admins only."""
     if not actor.is_admin:
-        raise Forbidden("reading the audit log needs admin rights", details={"permission": "admin"})
+        raise Forbidden(
+            "reading the audit log needs admin rights",
+            code="permission_denied",
+            details={"permission": "admin"},
+        )
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)

@@ -76,7 +76,7 @@ def _filtered(
     unknown = sorted(set(status) - set(STATUSES))
     if unknown:
         raise InvalidInput(
-            f"unknown status {', '.join(unknown)} (known: {', '.join(STATUSES)})",
+            f"unknown status {', '.join(map(repr, unknown))} (known: {', '.join(STATUSES)})",
             details={"field": "status", "unknown": unknown},
         )
     if status:
@@ -92,12 +92,15 @@ def _filtered(
     if until:
         query = query.where(Incident.declared_at < until)
     if search:
-        pattern = f"%{search.strip().lower()}%"
+        # The text is literal: ``%`` and ``_`` are escaped, not LIKE wildcards.
+        text = search.strip().lower()
+        text = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{text}%"
         query = query.where(
             or_(
-                func.lower(Incident.title).like(pattern),
-                func.lower(Incident.summary).like(pattern),
-                func.lower(Incident.ref).like(pattern),
+                func.lower(Incident.title).like(pattern, escape="\\"),
+                func.lower(Incident.summary).like(pattern, escape="\\"),
+                func.lower(Incident.ref).like(pattern, escape="\\"),
             )
         )
     return query

@@ -131,9 +131,9 @@ def parse_policy(
         return None, [PolicyProblem(filename, line, "", f"YAML syntax: {exc.problem}")]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
         line = text.count("\n", 0, exc.position) + 1
-        return None, [
-            PolicyProblem(filename, line, "", f"character {exc.character!r} is not allowed in YAML")
-        ]
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"character U+{code:04X} is not allowed in YAML"
+        return None, [PolicyProblem(filename, line, "", message)]
     problems = [
         PolicyProblem(filename, line, _path(loc), msg) for loc, line, msg in _duplicate_keys(root)
     ]

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    StrictBool,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -33,6 +34,8 @@ Duration = Annotated[
 Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 Stage = Literal["detected", "declared", "acknowledged", "identified", "mitigated", "resolved"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: true or false, nothing else (no "yes", "on", 1).
+Flag = StrictBool
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -86,7 +89,7 @@ class Target(Strict):
 
     within: Duration
     from_: Stage = Field("detected", alias="from")
-    business_hours: bool = False
+    business_hours: Flag = False
 
     @model_validator(mode="before")
     @classmethod
@@ -109,9 +112,9 @@ class RequiredRole(Strict):
 
 
 class PostmortemRule(Strict):
-    required: bool = False
+    required: Flag = False
     within: Duration | None = None
-    business_hours: bool = False
+    business_hours: Flag = False
 
 
 class Severity(Strict):
@@ -131,7 +134,7 @@ class IncidentType(Strict):
     name: str
     description: str = ""
     typical_severity: Slug | None = None
-    restricted: bool = False
+    restricted: Flag = False
     symptoms: list[str] = []
 
 
@@ -141,7 +144,7 @@ class Role(Strict):
     description: str = ""
     permissions: list[Slug] = []
     #: Held by one person at a time within an incident (the database enforces it).
-    exclusive: bool = False
+    exclusive: Flag = False
 
 
 class Permission(Strict):
@@ -186,7 +189,7 @@ class Person(Strict):
     name: str
     roles: list[Slug] = []
     teams: list[Slug] = []
-    admin: bool = False
+    admin: Flag = False
     timezone: str | None = None
     locale: Literal["en", "nl"] | None = None
     contacts: list[Contact] = []
