@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin import __version__
 from tocsin.audit.routes import router as audit_router
@@ -21,120 +19,12 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.context import Context
 from tocsin.db import Database
 from tocsin.errors import TocsinError
+from tocsin.guard import RequestGuard
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
 
 log = logging.getLogger("tocsin")
-
-
-class BodyLimit:
-    """Refuse request bodies over the limit with a 413 in the error shape."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = TocsinError(
-            f"the request body is larger than {self.limit} bytes",
-            code="body_too_large",
-            status=413,
-            details={"limit_bytes": self.limit},
-        )
-        await JSONResponse(error.to_dict(), status_code=413)(scope, receive, send)
-
-
-#: JSON's escape for NUL, itself not escaped (``\\u0000`` is a backslash and text).
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-
-
-class RefuseNul:
-    """Refuse NUL characters in the path, query or body with a 422 in the error shape.
-
-    PostgreSQL cannot store NUL in text (SQLite can): refusing it at the door makes both
-    databases answer alike, and no such value reaches a query. Sits inside ``BodyLimit``,
-    which has already read (and bounded) the body.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        query = scope.get("query_string", b"")
-        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-            where = "path" if "\x00" in scope["path"] else "query"
-            await self._refuse(where, scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if b"\x00" in body or _NUL_ESCAPE.search(body):
-            await self._refuse("body", scope, receive, send)
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, where: str, scope: Scope, receive: Receive, send: Send) -> None:
-        message = "NUL characters (\\u0000) are not accepted"
-        error = TocsinError(
-            f"{where}: {message}",
-            code="invalid_input",
-            status=422,
-            details=[{"location": where, "message": message, "type": "nul_character"}],
-        )
-        await JSONResponse(error.to_dict(), status_code=422)(scope, receive, send)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -220,6 +110,5 @@ def create_app(
 
     for router in (incidents_router, policy_router, auth_router, audit_router):
         app.include_router(router, prefix="/api/v1")
-    app.add_middleware(RefuseNul)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: runs first
+    app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     return app

@@ -587,3 +587,9 @@ async def test_bodies_json_cannot_parse(client: httpx.AsyncClient, error: ErrorO
     err = error(response, 422, "invalid_input")
     assert [d["location"] for d in err["details"]] == ["body"]
     assert (await client.get(f"{API}/incidents")).json()["total"] == 0
+
+
+async def test_the_served_document_is_the_one_walked(anonymous: httpx.AsyncClient) -> None:
+    response = await anonymous.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["paths"] == SPEC["paths"]
