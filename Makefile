@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/mypy src
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
