@@ -13,7 +13,7 @@ from tocsin.auth.deps import ActorDep, ContextDep, IdPath, Instant
 from tocsin.context import Context
 from tocsin.db import MAX_INT
 from tocsin.errors import ERROR_RESPONSES
-from tocsin.incidents import schemas
+from tocsin.incidents import export, schemas
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 
@@ -189,5 +189,5 @@ async def timeline(ref: str, ctx: ContextDep, actor: ActorDep) -> list[schemas.E
 @router.get("/{ref}/timeline.md", response_class=PlainTextResponse)
 async def timeline_markdown(ref: str, ctx: ContextDep, actor: ActorDep) -> PlainTextResponse:
     async with ctx.db.read() as session:
-        text = await incidents.timeline_markdown(session, actor, ref, clock=ctx.clock)
+        text = await export.timeline_markdown(session, actor, ref, clock=ctx.clock)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

@@ -24,7 +24,7 @@ from tocsin.auth.models import User
 from tocsin.auth.permissions import require
 from tocsin.clock import Clock
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.incidents import schemas
+from tocsin.incidents import schemas, stage_clock
 from tocsin.incidents.lifecycle import OPEN_STATUSES, STATUSES, TRANSITIONS, can_move
 from tocsin.incidents.models import (
     ChecklistItem,
@@ -34,7 +34,6 @@ from tocsin.incidents.models import (
     IncidentParticipant,
     IncidentRole,
 )
-from tocsin.incidents.sla import TARGET_STAGE, compute_due, evaluate
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy, Severity
 
@@ -139,71 +138,6 @@ async def checklist(session: AsyncSession, incident: Incident) -> list[Checklist
     return await _children(session, ChecklistItem, incident)
 
 
-# --- the stage clock ----------------------------------------------------------------------
-
-
-def _stamps(incident: Incident, roles: Sequence[IncidentRole]) -> dict[str, datetime | None]:
-    stamps: dict[str, datetime | None] = {
-        "detected": incident.detected_at,
-        "declared": incident.declared_at,
-        "acknowledged": incident.acknowledged_at,
-        "identified": incident.identified_at,
-        "mitigated": incident.mitigated_at,
-        "resolved": incident.resolved_at,
-        "closed": incident.closed_at,
-    }
-    for row in roles:
-        key = f"role:{row.role}"
-        first = stamps.get(key)
-        if first is None or row.assumed_at < first:
-            stamps[key] = row.assumed_at
-    return stamps
-
-
-def _reached(target: str, stamps: dict[str, datetime | None]) -> datetime | None:
-    return stamps.get(TARGET_STAGE.get(target, target))
-
-
-def _refresh_due(incident: Incident, policy: Policy, roles: Sequence[IncidentRole]) -> None:
-    """Recompute due times of targets not yet reached; reached ones keep theirs."""
-    severity = _severity(policy, incident.severity)
-    stamps = _stamps(incident, roles)
-    fresh = compute_due(severity, stamps, policy.organization.calendar())
-    kept = {
-        k: v
-        for k, v in incident.sla_due.items()
-        if v is not None and _reached(k, stamps) is not None
-    }
-    for name, due in fresh.items():
-        if name not in kept:  # unreached, or reached before its anchor was known
-            kept[name] = None if due is None else due.isoformat()
-    incident.sla_due = kept
-
-
-def sla_states(
-    incident: Incident, roles: Sequence[IncidentRole], now: datetime
-) -> list[schemas.SlaTargetOut]:
-    stamps = _stamps(incident, roles)
-    if incident.resolved_at is not None:
-        now = min(now, incident.resolved_at)  # the clock stops when the incident is resolved
-    out = []
-    for name, due_text in incident.sla_due.items():
-        due = None if due_text is None else datetime.fromisoformat(due_text)
-        state = evaluate(name, due, _reached(name, stamps), now)
-        margin = None if state.margin is None else int(state.margin.total_seconds())
-        out.append(
-            schemas.SlaTargetOut(
-                target=name,
-                due_at=state.due_at,
-                reached_at=state.reached_at,
-                verdict=state.verdict,
-                margin_seconds=margin,
-                text=state.describe(),
-            )
-        )
-    return out
-
-
 # --- describing -------------------------------------------------------------------------
 
 
@@ -260,7 +194,7 @@ async def describe(
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
         "roles": [holder(r) for r in roles if r.relieved_at is None],
-        "sla": sla_states(incident, roles, clock.now()),
+        "sla": stage_clock.sla_states(incident, roles, clock.now()),
     }
     if not detail:
         return schemas.IncidentOut(**fields)
@@ -448,7 +382,7 @@ async def declare(
     )
     session.add(incident)
     await session.flush()
-    _refresh_due(incident, policy, [])
+    stage_clock.refresh_due(incident, policy, [])
     await _add_participant(session, incident, actor.user_id, clock=clock)
     await _log(
         session,
@@ -489,10 +423,10 @@ async def _for_change(
     roles = await _roles(session, incident)
     held = [r.role for r in roles if r.user_id == actor.user_id and r.relieved_at is None]
     require(current, actor, permission, held)
-    return incident, await _incident_policy(session, incident), roles
+    return incident, await incident_policy(session, incident), roles
 
 
-async def _incident_policy(session: AsyncSession, incident: Incident) -> Policy:
+async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
     return policies.policy_of(await policies.get_version(session, incident.policy_version_id))
 
 
@@ -516,7 +450,7 @@ async def _acknowledge(
 ) -> None:
     incident.acknowledged_at = clock.now()
     incident.acknowledged_by_id = actor.user_id
-    _refresh_due(incident, policy, roles)
+    stage_clock.refresh_due(incident, policy, roles)
     how = " (implied by a status change)" if implied else ""
     await _log(
         session,
@@ -566,7 +500,7 @@ async def set_status(
     if status == "closed":
         incident.closed_at = now
     incident.status = status
-    _refresh_due(incident, policy, roles)
+    stage_clock.refresh_due(incident, policy, roles)
     kind = "reopened" if reopened else "status"
     summary = f"Reopened ({current} → {status})" if reopened else f"Status {current} → {status}"
     if note:
@@ -602,7 +536,7 @@ async def change_severity(
         "Escalated" if policy.severity_rank(new.key) < policy.severity_rank(old) else "De-escalated"
     )
     incident.severity = new.key
-    _refresh_due(incident, policy, roles)
+    stage_clock.refresh_due(incident, policy, roles)
     summary = f"{direction} {old} → {new.key}" + (f": {reason}" if reason else "")
     await _log(
         session,
@@ -718,7 +652,7 @@ async def assign_role(
             details={"role": role.key},
         ) from exc
     await _add_participant(session, incident, user.id, clock=clock)
-    _refresh_due(incident, await _incident_policy(session, incident), [*roles, row])
+    stage_clock.refresh_due(incident, await incident_policy(session, incident), [*roles, row])
     await _log(
         session,
         actor,
@@ -832,42 +766,3 @@ async def add_participant(
         after={"user": user.email},
     )
     return incident
-
-
-# --- export -----------------------------------------------------------------------------
-
-
-def _local(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-async def timeline_markdown(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> str:
-    """The incident and its timeline as Markdown, times in the policy's time zone."""
-    incident = await get(session, actor, ref)
-    policy = await _incident_policy(session, incident)
-    zone = ZoneInfo(policy.organization.timezone)
-    described = await describe(session, incident, clock=clock)
-    events = await timeline(session, actor, ref)
-    lines = [
-        f"# {incident.ref}: {incident.title}",
-        "",
-        f"- Severity: {described.severity} ({described.severity_name})",
-        f"- Type: {incident.type or '-'}",
-        f"- Status: {incident.status}",
-        f"- Detected: {_local(incident.detected_at, zone)}",
-        f"- Declared: {_local(incident.declared_at, zone)}",
-    ]
-    for stage in ("acknowledged_at", "identified_at", "mitigated_at", "resolved_at", "closed_at"):
-        value = getattr(incident, stage)
-        if value is not None:
-            lines.append(f"- {stage.removesuffix('_at').capitalize()}: {_local(value, zone)}")
-    if described.sla:
-        lines += ["", "## SLA", "", "| Target | Due | Verdict |", "|---|---|---|"]
-        for target in described.sla:
-            due = _local(target.due_at, zone) if target.due_at else "-"
-            lines.append(f"| {target.target} | {due} | {target.text} |")
-    lines += ["", "## Timeline", "", "| Time | Who | What |", "|---|---|---|"]
-    for event in events:
-        text = event.summary.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {_local(event.at, zone)} | {event.actor} | {text} |")
-    return "\n".join(lines) + "\n"
