@@ -162,6 +162,7 @@ class Phase(Strict):
 class Checklist(Strict):
     key: Slug
     name: str
+    description: str = ""
     phase: Slug
     #: Applies to these severities / types; empty means all.
     severities: list[Slug] = []
