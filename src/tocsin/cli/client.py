@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from tocsin.app import create_app
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM, Actor
 from tocsin.auth.deps import get_actor
@@ -75,8 +76,6 @@ def request(
 async def _local(
     target: Target, method: str, path: str, *, json: Any, params: Any, text: bool
 ) -> Any:
-    from tocsin.app import create_app
-
     settings = Settings()
     db = Database(settings)
     try:
