@@ -544,3 +544,12 @@ def test_json_output_is_valid_json(seeded_cli: Run) -> None:
         ("policy", "show", "--versions"),
     ):  # fmt: skip
         json.loads(seeded_cli(*args, "--json").stdout)
+
+
+def test_show_judges_sla_at_a_given_instant(seeded_cli: Run, cli_json: RunJson) -> None:
+    ref = declare(cli_json, "Checkout down", "SEV1", "--detected-at", "2026-01-15T09:00:00+00:00")
+    later = cli_json("incident", "show", ref, "--at", "2099-01-01T00:00:00+00:00")
+    ack = next(t for t in later["sla"] if t["target"] == "acknowledge")
+    assert ack["verdict"] == "breached" and ack["due_at"].startswith("2026-01-15T09:05:00")
+    table = seeded_cli("incident", "show", ref, "--at", "2026-01-15T09:01:00+00:00").stdout
+    assert "due in 4m" in table

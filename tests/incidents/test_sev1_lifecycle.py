@@ -262,3 +262,24 @@ async def test_sla_clock_stops_when_resolved(seeded: Context) -> None:
     # Resolving straight away reached every stage at once; each got a real due time.
     assert sla["resolve"].due_at == at(20) + timedelta(hours=4)
     assert sla["resolve"].verdict == "met"
+
+
+async def test_sla_verdicts_for_any_instant(client, seeded: Context) -> None:  # type: ignore[no-untyped-def]
+    declared = await client.post("/api/v1/incidents", json={"title": "x", "severity": "SEV1"})
+    ref = declared.json()["id"]
+    seeded.clock.advance(minutes=2)
+
+    async def ack_verdict(at: datetime | None) -> tuple[str, str]:
+        params = {"at": at.isoformat()} if at else {}
+        target = next(
+            t
+            for t in (await client.get(f"/api/v1/incidents/{ref}", params=params)).json()["sla"]
+            if t["target"] == "acknowledge"
+        )
+        return target["verdict"], target["text"]
+
+    assert await ack_verdict(None) == ("pending", "due in 3m")
+    assert await ack_verdict(at(1)) == ("pending", "due in 4m")
+    assert await ack_verdict(at(12)) == ("breached", "breached by 7m")
+    naive = await client.get(f"/api/v1/incidents/{ref}", params={"at": "2026-01-15T09:12:00"})
+    assert naive.status_code == 422

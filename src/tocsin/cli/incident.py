@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 
 Ref = Annotated[str, typer.Argument(help="Incident id, e.g. INC-2026-01-15-001.")]
+ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]
 
 
 def _show(incident: dict[str, Any], as_json: bool) -> None:
@@ -80,7 +81,7 @@ def declare(
         datetime | None,
         typer.Option(
             help="When it was detected (ISO 8601 with zone); default now.",
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+            formats=ISO_FORMATS,
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -149,9 +150,20 @@ def list_(
 
 
 @app.command()
-def show(ref: Ref, as_json: JsonOpt = False) -> None:
+def show(
+    ref: Ref,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Judge the SLA targets as of this instant (ISO 8601 with zone).",
+            formats=ISO_FORMATS,
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show an incident with its SLA clock, roles and checklists."""
-    _show(api("GET", f"/incidents/{ref}"), as_json)
+    params = {"at": at.isoformat()} if at else None
+    _show(api("GET", f"/incidents/{ref}", params=params), as_json)
 
 
 @app.command()

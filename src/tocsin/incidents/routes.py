@@ -71,10 +71,17 @@ async def list_incidents(
 
 
 @router.get("/{ref}", response_model=schemas.IncidentDetailOut)
-async def show(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentOut:
+async def show(
+    ref: str,
+    ctx: ContextDep,
+    actor: ActorDep,
+    at: Annotated[
+        Instant | None, Query(description="Judge the SLA targets as of this instant")
+    ] = None,
+) -> schemas.IncidentOut:
     async with ctx.db.read() as session:
         incident = await incidents.get(session, actor, ref)
-        return await incidents.describe(session, incident, clock=ctx.clock, detail=True)
+        return await incidents.describe(session, incident, clock=ctx.clock, detail=True, at=at)
 
 
 @router.patch("/{ref}", response_model=schemas.IncidentDetailOut)

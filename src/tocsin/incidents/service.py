@@ -142,9 +142,14 @@ async def checklist(session: AsyncSession, incident: Incident) -> list[Checklist
 
 
 async def describe(
-    session: AsyncSession, incident: Incident, *, clock: Clock, detail: bool = False
+    session: AsyncSession,
+    incident: Incident,
+    *,
+    clock: Clock,
+    detail: bool = False,
+    at: datetime | None = None,
 ) -> schemas.IncidentOut:
-    """The incident as the API and ``--json`` show it, SLA verdicts as of now."""
+    """The incident as the API and ``--json`` show it, SLA verdicts as of ``at`` (now)."""
     roles = await _roles(session, incident)
     version = await policies.get_version(session, incident.policy_version_id)
     policy = policies.policy_of(version)
@@ -194,7 +199,7 @@ async def describe(
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
         "roles": [holder(r) for r in roles if r.relieved_at is None],
-        "sla": stage_clock.sla_states(incident, roles, clock.now()),
+        "sla": stage_clock.sla_states(incident, roles, at or clock.now()),
     }
     if not detail:
         return schemas.IncidentOut(**fields)
