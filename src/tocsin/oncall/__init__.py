@@ -1,0 +1,1 @@
+"""On-call schedules: rotations, layers, overrides; who is on call at an instant."""
