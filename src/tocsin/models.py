@@ -11,6 +11,7 @@ from tocsin.incidents.models import (
     IncidentParticipant,
     IncidentRole,
 )
+from tocsin.jobs.models import Job
 from tocsin.policy.models import PolicyVersion
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "IncidentEvent",
     "IncidentParticipant",
     "IncidentRole",
+    "Job",
     "PolicyVersion",
     "Team",
     "TeamMember",
