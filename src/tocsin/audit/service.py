@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.models import AuditEntry
 from tocsin.auth.actor import Actor
+from tocsin.auth.permissions import require_admin
 from tocsin.clock import Clock
-from tocsin.errors import Forbidden
 
 
 async def record(
@@ -51,12 +51,7 @@ async def entries(
     limit: int = 100,
 ) -> list[AuditEntry]:
     """The newest entries first; admins only."""
-    if not actor.is_admin:
-        raise Forbidden(
-            "reading the audit log needs admin rights",
-            code="permission_denied",
-            details={"permission": "admin"},
-        )
+    require_admin(actor, "reading the audit log")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)

@@ -39,3 +39,11 @@ def require(
             code="permission_denied",
             details={"permission": permission, "granted_by_roles": holders},
         )
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    """Raise a 403 unless the actor is an admin; ``what`` says what needed it."""
+    if not actor.is_admin:
+        raise Forbidden(
+            f"{what} needs admin rights", code="permission_denied", details={"permission": "admin"}
+        )

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit import service as audit
 from tocsin.auth.actor import Actor
 from tocsin.auth.models import ApiToken, Team, TeamMember, User
+from tocsin.auth.permissions import require_admin
 from tocsin.auth.secrets import hash_password, new_token, token_hash, verify_password
 from tocsin.clock import Clock
-from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tocsin.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from tocsin.policy.schema import Person
 from tocsin.policy.schema import Team as TeamSpec
 
@@ -26,13 +27,6 @@ def actor_for(user: User) -> Actor:
         is_admin=user.is_admin,
         roles=frozenset(user.roles),
     )
-
-
-def _require_admin(actor: Actor, what: str) -> None:
-    if not actor.is_admin:
-        raise Forbidden(
-            f"{what} needs admin rights", code="permission_denied", details={"permission": "admin"}
-        )
 
 
 def _user_view(user: User) -> dict[str, Any]:
@@ -85,7 +79,7 @@ async def create_user(
     known_roles: Sequence[str] | None = None,
     password: str | None = None,
 ) -> User:
-    _require_admin(actor, "adding people")
+    require_admin(actor, "adding people")
     address = email.strip().lower()
     if "@" not in address or address.startswith("@") or address.endswith("@"):
         raise InvalidInput(f"{email!r} is not an e-mail address", details={"field": "email"})
@@ -119,7 +113,7 @@ async def set_password(
     session: AsyncSession, actor: Actor, email: str, password: str, *, clock: Clock
 ) -> None:
     if actor.email != email.strip().lower():
-        _require_admin(actor, "setting another person's password")
+        require_admin(actor, "setting another person's password")
     if len(password) < 8:
         raise InvalidInput("a password needs at least 8 characters", details={"field": "password"})
     user = await get_user(session, email)
@@ -141,7 +135,7 @@ async def create_token(
 ) -> tuple[ApiToken, str]:
     """A new API token; the secret is returned once and only its hash is stored."""
     if actor.email != email.strip().lower():
-        _require_admin(actor, "creating a token for another person")
+        require_admin(actor, "creating a token for another person")
     user = await get_user(session, email)
     secret = new_token()
     token = ApiToken(
@@ -285,7 +279,7 @@ async def save_team(
     members: Sequence[str] = (),
 ) -> Team:
     """Create a team or replace its name, description and members."""
-    _require_admin(actor, "managing teams")
+    require_admin(actor, "managing teams")
     users = [await get_user(session, email) for email in members]
     team = await session.scalar(select(Team).where(Team.key == key))
     before = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, or_, select
@@ -322,9 +322,7 @@ async def _add_participant(
         await session.flush()
 
 
-async def _instantiate_checklists(
-    session: AsyncSession, incident: Incident, policy: Policy, *, clock: Clock
-) -> int:
+async def _instantiate_checklists(session: AsyncSession, incident: Incident, policy: Policy) -> int:
     """Add the checklists that apply and are not on the incident yet; returns how many."""
     present = {
         key
@@ -406,7 +404,7 @@ async def declare(
             "policy_version": version.version,
         },
     )
-    if await _instantiate_checklists(session, incident, policy, clock=clock):
+    if await _instantiate_checklists(session, incident, policy):
         await _log(
             session,
             actor,
@@ -419,16 +417,23 @@ async def declare(
     return incident
 
 
-async def _for_change(
-    session: AsyncSession, actor: Actor, ref: str, permission: str
-) -> tuple[Incident, Policy, list[IncidentRole]]:
+class _Change(NamedTuple):
+    incident: Incident
+    #: The policy version the incident started under (SLA targets, checklists).
+    policy: Policy
+    roles: list[IncidentRole]
+    #: The current policy (permissions, role definitions).
+    current: Policy
+
+
+async def _for_change(session: AsyncSession, actor: Actor, ref: str, permission: str) -> _Change:
     """Load an incident for a write and check the permission (standing + incident roles)."""
     incident = await get(session, actor, ref)
     _, current = await policies.current(session)
     roles = await _roles(session, incident)
     held = [r.role for r in roles if r.user_id == actor.user_id and r.relieved_at is None]
     require(current, actor, permission, held)
-    return incident, await incident_policy(session, incident), roles
+    return _Change(incident, await incident_policy(session, incident), roles, current)
 
 
 async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
@@ -436,7 +441,7 @@ async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
 
 
 async def acknowledge(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> Incident:
-    incident, policy, roles = await _for_change(session, actor, ref, "acknowledge")
+    incident, policy, roles, _ = await _for_change(session, actor, ref, "acknowledge")
     if incident.acknowledged_at is not None:
         return incident  # acknowledging twice changes nothing, as in every pager
     await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=False)
@@ -471,7 +476,7 @@ async def _acknowledge(
 async def set_status(
     session: AsyncSession, actor: Actor, ref: str, status: str, *, clock: Clock, note: str = ""
 ) -> Incident:
-    incident, policy, roles = await _for_change(session, actor, ref, "update-status")
+    incident, policy, roles, _ = await _for_change(session, actor, ref, "update-status")
     current = incident.status
     if status not in STATUSES:
         raise InvalidInput(
@@ -532,7 +537,7 @@ async def change_severity(
     clock: Clock,
     reason: str = "",
 ) -> Incident:
-    incident, policy, roles = await _for_change(session, actor, ref, "change-severity")
+    incident, policy, roles, _ = await _for_change(session, actor, ref, "change-severity")
     new = _severity(policy, severity_key)
     old = incident.severity
     if new.key == old:
@@ -553,7 +558,7 @@ async def change_severity(
         before={"severity": old},
         after={"severity": new.key, "reason": reason},
     )
-    if await _instantiate_checklists(session, incident, policy, clock=clock):
+    if await _instantiate_checklists(session, incident, policy):
         await _log(
             session,
             actor,
@@ -569,7 +574,7 @@ async def change_severity(
 async def update(
     session: AsyncSession, actor: Actor, ref: str, data: schemas.UpdateIn, *, clock: Clock
 ) -> Incident:
-    incident, policy, _ = await _for_change(session, actor, ref, "edit-incident")
+    incident, policy, _, _ = await _for_change(session, actor, ref, "edit-incident")
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
 
@@ -605,7 +610,7 @@ async def update(
         before=before,
         after=after,
     )
-    if type_changed and await _instantiate_checklists(session, incident, policy, clock=clock):
+    if type_changed and await _instantiate_checklists(session, incident, policy):
         await _log(
             session,
             actor,
@@ -621,8 +626,7 @@ async def update(
 async def assign_role(
     session: AsyncSession, actor: Actor, ref: str, role_key: str, email: str, *, clock: Clock
 ) -> Incident:
-    incident, _, roles = await _for_change(session, actor, ref, "assign-roles")
-    _, current = await policies.current(session)
+    incident, policy, roles, current = await _for_change(session, actor, ref, "assign-roles")
     role = current.role(role_key)
     if role is None:
         known = ", ".join(r.key for r in current.roles) or "none defined"
@@ -657,7 +661,7 @@ async def assign_role(
             details={"role": role.key},
         ) from exc
     await _add_participant(session, incident, user.id, clock=clock)
-    stage_clock.refresh_due(incident, await incident_policy(session, incident), [*roles, row])
+    stage_clock.refresh_due(incident, policy, [*roles, row])
     await _log(
         session,
         actor,
@@ -698,7 +702,7 @@ async def _relieve(
 async def relieve_role(
     session: AsyncSession, actor: Actor, ref: str, role_key: str, email: str | None, *, clock: Clock
 ) -> Incident:
-    incident, _, roles = await _for_change(session, actor, ref, "assign-roles")
+    incident, _, roles, _ = await _for_change(session, actor, ref, "assign-roles")
     active = [r for r in roles if r.role == role_key and r.relieved_at is None]
     if email is not None:
         user = await auth.get_user(session, email)
@@ -719,7 +723,7 @@ async def relieve_role(
 async def add_note(
     session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock
 ) -> IncidentEvent:
-    incident, _, _ = await _for_change(session, actor, ref, "add-note")
+    incident, _, _, _ = await _for_change(session, actor, ref, "add-note")
     if not text.strip():
         raise InvalidInput("a note needs text", details={"field": "text"})
     note = text.strip()
@@ -729,7 +733,7 @@ async def add_note(
 async def set_checked(
     session: AsyncSession, actor: Actor, ref: str, item_id: int, checked: bool, *, clock: Clock
 ) -> ChecklistItem:
-    incident, _, _ = await _for_change(session, actor, ref, "check-items")
+    incident, _, _, _ = await _for_change(session, actor, ref, "check-items")
     item = await session.scalar(
         select(ChecklistItem).where(
             ChecklistItem.id == item_id, ChecklistItem.incident_id == incident.id
@@ -758,7 +762,7 @@ async def add_participant(
     session: AsyncSession, actor: Actor, ref: str, email: str, *, clock: Clock
 ) -> Incident:
     """Let someone see a restricted incident (needs ``assign-roles``)."""
-    incident, _, _ = await _for_change(session, actor, ref, "assign-roles")
+    incident, _, _, _ = await _for_change(session, actor, ref, "assign-roles")
     user = await auth.get_user(session, email)
     await _add_participant(session, incident, user.id, clock=clock)
     await _log(

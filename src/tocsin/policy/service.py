@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit import service as audit
 from tocsin.auth import service as auth
 from tocsin.auth.actor import Actor
+from tocsin.auth.permissions import require_admin
 from tocsin.clock import Clock
-from tocsin.errors import Forbidden, NotFound
+from tocsin.errors import NotFound
 from tocsin.policy.loader import load_policy_text
 from tocsin.policy.models import PolicyVersion
 from tocsin.policy.schema import Policy
@@ -73,12 +74,7 @@ async def apply(
     Returns the version and whether it is new. Raises ``PolicyInvalid`` listing every
     problem; nothing is stored then. People and teams of the policy are created/updated.
     """
-    if not actor.is_admin:
-        raise Forbidden(
-            "applying a policy needs admin rights",
-            code="permission_denied",
-            details={"permission": "admin"},
-        )
+    require_admin(actor, "applying a policy")
     policy = load_policy_text(content, source)
     checksum = hashlib.sha256(content.encode()).hexdigest()
     latest = await session.scalar(
