@@ -40,6 +40,8 @@ def check_references(policy: Policy) -> list[Problem]:
         ("vendors", "key"),
         ("components", "key"),
         ("root_causes", "key"),
+        ("schedules", "key"),
+        ("escalation", "key"),
     ):
         problems.extend(_duplicates(getattr(policy, section), attr, section))
 
@@ -107,7 +109,93 @@ def check_references(policy: Policy) -> list[Problem]:
             except (ZoneInfoNotFoundError, ValueError):
                 loc = ("people", i, "timezone")
                 problems.append((loc, f"unknown IANA time zone {person.timezone!r}"))
+    problems.extend(_check_people_handles(policy))
+    problems.extend(_check_schedules(policy))
+    problems.extend(_check_escalation(policy, severities, types, roles))
     return problems
+
+
+def _check_people_handles(policy: Policy) -> Iterable[Problem]:
+    seen: set[str] = set()
+    for i, person in enumerate(policy.people):
+        handle = person.handle.lower()
+        if handle in seen:
+            yield (
+                ("people", i, "key"),
+                f"two people have the handle {handle!r}; give one of them a 'key'",
+            )
+        seen.add(handle)
+
+
+def _check_schedules(policy: Policy) -> Iterable[Problem]:
+    handles = sorted(p.handle for p in policy.people)
+    for i, schedule in enumerate(policy.schedules):
+        if schedule.timezone is not None:
+            try:
+                ZoneInfo(schedule.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                yield (
+                    ("schedules", i, "timezone"),
+                    f"unknown IANA time zone {schedule.timezone!r}",
+                )
+        for j, layer in enumerate(schedule.layers):
+            for k, ref in enumerate(layer.participants):
+                if policy.person(ref) is None:
+                    yield (
+                        ("schedules", i, "layers", j, "participants", k),
+                        _unknown(ref, set(handles), "person"),
+                    )
+
+
+def check_target(policy: Policy, ref: str) -> str | None:
+    """What is wrong with a target such as ``schedule:primary``, or None."""
+    kind, _, key = ref.partition(":")
+    known: dict[str, set[str]] = {
+        "role": {r.key for r in policy.roles},
+        "user": {p.handle for p in policy.people},
+        "schedule": {s.key for s in policy.schedules},
+        "team": {t.key for t in policy.teams},
+    }
+    if kind == "user" and policy.person(key) is not None:
+        return None
+    if kind in known and key not in known[kind]:
+        return _unknown(key, known[kind], kind)
+    return None
+
+
+def _check_escalation(
+    policy: Policy, severities: set[str], types: set[str], roles: set[str]
+) -> Iterable[Problem]:
+    def targets(loc: Loc, refs: Sequence[str]) -> Iterable[Problem]:
+        for j, ref in enumerate(refs):
+            problem = check_target(policy, ref)
+            if problem:
+                yield (*loc, j), problem
+
+    for i, ladder in enumerate(policy.escalation):
+        for j, sev_key in enumerate(ladder.severities):
+            if sev_key not in severities:
+                yield ("escalation", i, "severities", j), _unknown(sev_key, severities, "severity")
+        for j, type_key in enumerate(ladder.types):
+            if type_key not in types:
+                yield ("escalation", i, "types", j), _unknown(type_key, types, "incident type")
+        for j, step in enumerate(ladder.steps):
+            loc: Loc = ("escalation", i, "steps", j)
+            yield from targets((*loc, step.action), step.page or step.notify or [])
+            if step.assign is not None:
+                if step.assign.role not in roles:
+                    yield (*loc, "assign", "role"), _unknown(step.assign.role, roles, "role")
+                problem = check_target(policy, step.assign.to)
+                if problem:
+                    yield (*loc, "assign", "to"), problem
+            if step.require and step.require.role and step.require.role not in roles:
+                yield (*loc, "require", "role"), _unknown(step.require.role, roles, "role")
+    for i, sev in enumerate(policy.severities):
+        for j, req in enumerate(sev.required_roles):
+            loc = ("severities", i, "required_roles", j)
+            yield from targets((*loc, "remind"), req.remind)
+            yield from targets((*loc, "escalate_to"), req.escalate_to)
+    yield from targets(("reminders", "updates_to"), policy.reminders.updates_to)
 
 
 _ORDER = ("detected", "declared", "acknowledged", "identified", "mitigated", "resolved")

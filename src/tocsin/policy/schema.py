@@ -10,39 +10,12 @@ from datetime import date, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    StrictBool,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from tocsin.policy.calendar import BusinessCalendar
-from tocsin.policy.spans import Span, parse_span
-
-Duration = Annotated[
-    Span,
-    PlainValidator(parse_span),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "examples": ["15m", "1h30m", "3bd"]}),
-]
-Slug = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
-Stage = Literal["detected", "declared", "acknowledged", "identified", "mitigated", "resolved"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: true or false, nothing else (no "yes", "on", 1).
-Flag = StrictBool
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class Strict(BaseModel):
-    """Every policy section refuses unknown keys, so a typo is an error, not a no-op."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
+from tocsin.policy.schema_oncall import ScheduleSpec
+from tocsin.policy.types import WEEKDAYS, Duration, Flag, Slug, Stage, Strict, Weekday
 
 
 class BusinessHours(Strict):
@@ -107,8 +80,15 @@ class SLA(Strict):
 
 
 class RequiredRole(Strict):
+    """A role someone must hold, by a deadline after declaration."""
+
     role: Slug
     within: Duration | None = None
+    #: Reminded at the deadline; by default whoever acknowledged (else who declared).
+    remind: list[TargetRef] = []
+    #: Paged when the role is still empty ``escalate_after`` past the deadline.
+    escalate_to: list[TargetRef] = []
+    escalate_after: Duration | None = None
 
 
 class PostmortemRule(Strict):
@@ -186,6 +166,9 @@ class Team(Strict):
 
 
 class Person(Strict):
+    #: A short handle (``dana``) used in targets (``user:dana``); the e-mail's local part
+    #: by default.
+    key: Slug | None = None
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)]
     name: str
     roles: list[Slug] = []
@@ -194,6 +177,10 @@ class Person(Strict):
     timezone: str | None = None
     locale: Literal["en", "nl"] | None = None
     contacts: list[Contact] = []
+
+    @property
+    def handle(self) -> str:
+        return self.key or self.email.split("@", 1)[0].lower()
 
 
 class Vendor(Strict):
@@ -233,6 +220,9 @@ class Policy(Strict):
     vendors: list[Vendor] = []
     components: list[Component] = []
     root_causes: list[RootCause] = []
+    schedules: list[ScheduleSpec] = []
+    escalation: list[Ladder] = []
+    reminders: Reminders = Reminders()
 
     def severity(self, key: str) -> Severity | None:
         return next((s for s in self.severities if s.key == key), None)
@@ -242,6 +232,32 @@ class Policy(Strict):
 
     def role(self, key: str) -> Role | None:
         return next((r for r in self.roles if r.key == key), None)
+
+    def schedule(self, key: str) -> ScheduleSpec | None:
+        return next((s for s in self.schedules if s.key == key), None)
+
+    def team(self, key: str) -> Team | None:
+        return next((t for t in self.teams if t.key == key), None)
+
+    def person(self, ref: str) -> Person | None:
+        """A person by handle or e-mail (case-insensitive)."""
+        wanted = ref.lower()
+        return next(
+            (p for p in self.people if p.handle.lower() == wanted or p.email.lower() == wanted),
+            None,
+        )
+
+    def ladder_for(self, severity: str, type_key: str | None) -> Ladder | None:
+        """The first escalation ladder that applies to an incident, if any."""
+        return next(
+            (
+                ladder
+                for ladder in self.escalation
+                if (not ladder.severities or severity in ladder.severities)
+                and (not ladder.types or (type_key is not None and type_key in ladder.types))
+            ),
+            None,
+        )
 
     def severity_rank(self, key: str) -> int:
         """0 for the most severe level; levels are listed most severe first."""
