@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit import service as audit
 from tocsin.auth import service as auth
 from tocsin.auth.actor import Actor
 from tocsin.auth.models import User
@@ -34,6 +33,7 @@ from tocsin.incidents.models import (
     IncidentParticipant,
     IncidentRole,
 )
+from tocsin.incidents.timeline import log as _log
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy, Severity
 
@@ -248,49 +248,6 @@ def _check_components(policy: Policy, keys: Sequence[str]) -> list[str]:
             details={"field": "components", "unknown": unknown},
         )
     return list(dict.fromkeys(keys))
-
-
-async def _log(
-    session: AsyncSession,
-    actor: Actor,
-    incident: Incident,
-    kind: str,
-    summary: str,
-    *,
-    clock: Clock,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    audited: bool = True,
-) -> IncidentEvent:
-    """One timeline event and (for writes) one audit row."""
-    data: dict[str, Any] = {}
-    if before is not None:
-        data["before"] = before
-    if after is not None:
-        data["after"] = after
-    event = IncidentEvent(
-        incident_id=incident.id,
-        at=clock.now(),
-        actor_id=actor.user_id,
-        actor=actor.label,
-        kind=kind,
-        summary=summary,
-        data=data,
-    )
-    session.add(event)
-    if audited:
-        await audit.record(
-            session,
-            actor,
-            f"incident.{kind}",
-            "incident",
-            incident.ref,
-            clock=clock,
-            before=before,
-            after=after,
-        )
-    await session.flush()
-    return event
 
 
 async def _next_ref(session: AsyncSession, day: str) -> str:
