@@ -12,6 +12,7 @@ from tocsin.incidents.models import (
     IncidentRole,
 )
 from tocsin.jobs.models import Job
+from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChecklistItem",
+    "FeedToken",
     "Incident",
     "IncidentCounter",
     "IncidentEvent",
@@ -26,6 +28,7 @@ __all__ = [
     "IncidentRole",
     "Job",
     "PolicyVersion",
+    "ScheduleOverride",
     "Team",
     "TeamMember",
     "User",
