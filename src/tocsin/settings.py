@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/tocsin.db"
 
@@ -17,6 +20,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     #: Seconds SQLite waits for a lock before giving up.
     sqlite_busy_timeout: float = 30.0
+    #: Extra modules whose job handlers workers load (``tocsin.handlers`` always is):
+    #: ``TOCSIN_HANDLER_MODULES=a.b,c.d`` or a JSON list.
+    handler_modules: Annotated[list[str], NoDecode] = []
+
+    @field_validator("handler_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     def sqlite_path(self) -> Path | None:
         """The database file when the URL names a SQLite file, else ``None``."""

@@ -3,7 +3,12 @@
 A job is enqueued in the caller's transaction, so it exists exactly when its cause does.
 Workers claim due jobs under a lease: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (many
 workers, many hosts), the ``BEGIN IMMEDIATE`` write lock on SQLite. A job whose worker
-died is claimed again once its lease has run out; handlers must be idempotent.
+died is claimed again once its lease has run out. The worker (``jobs/worker.py``) runs a
+job's handler in the same transaction that marks it done, so its database effects happen
+once; effects outside the database (a page, a webhook) must be idempotent.
+
+Writing a due job wakes the workers once the transaction commits (``jobs/wake.py``).
+Like every service, these flush and never commit: the boundary owns the transaction.
 """
 
 from __future__ import annotations
@@ -12,12 +17,20 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.audit import service as audit
+from tocsin.auth.actor import SYSTEM, Actor
+from tocsin.auth.permissions import require_admin
 from tocsin.clock import Clock
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.jobs import wake
 from tocsin.jobs.models import Job
+
+#: Every status a job can have.
+STATUSES = ("pending", "running", "done", "dead", "cancelled")
 
 DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 8
@@ -52,12 +65,14 @@ async def enqueue(
         job = Job(**values)
         session.add(job)
         await session.flush()
+        await wake.mark(session)
         return job
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Job)
+        _insert(session)(Job)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=[Job.dedup_key], index_where=Job.status == "pending")
+        .on_conflict_do_nothing(
+            index_elements=[Job.dedup_key], index_where=text("status = 'pending'")
+        )
         .returning(Job.id)
     )
     job_id = (await session.execute(statement)).scalar_one_or_none()
@@ -67,9 +82,69 @@ async def enqueue(
         )
         assert existing is not None  # the conflicting row is visible to this transaction
         return existing
-    inserted = await session.get(Job, job_id)
-    assert inserted is not None
-    return inserted
+    await wake.mark(session)
+    return await _load(session, job_id)
+
+
+async def schedule(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    clock: Clock,
+    due_at: datetime,
+    dedup_key: str,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> Job:
+    """Plan a timer: insert it, or move the pending job with ``dedup_key`` to ``due_at``.
+
+    The pending job keeps its id and attempts; its kind, payload and due time become the
+    new ones. A job with that key that is already running is left alone (a new pending
+    one is written next to it).
+    """
+    now = clock.now()
+    values = {
+        "kind": kind,
+        "payload": payload or {},
+        "dedup_key": dedup_key,
+        "status": "pending",
+        "due_at": due_at,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "created_at": now,
+    }
+    statement = _insert(session)(Job).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Job.dedup_key],
+        index_where=text("status = 'pending'"),
+        set_={
+            "kind": statement.excluded.kind,
+            "payload": statement.excluded.payload,
+            "due_at": statement.excluded.due_at,
+        },
+    ).returning(Job.id)
+    job_id = (await session.execute(statement)).scalar_one()
+    await wake.mark(session)
+    return await _load(session, job_id)
+
+
+async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None = None) -> bool:
+    """Cancel the pending job with ``dedup_key``; ``False`` if there is none.
+
+    A job already running is not stopped: its handler should check that it still has
+    work to do (e.g. that the incident is still unacknowledged).
+    """
+    values: dict[str, Any] = {"status": "cancelled", "locked_by": None, "locked_until": None}
+    if clock is not None:
+        values["finished_at"] = clock.now()
+    statement = (
+        update(Job)
+        .where(Job.dedup_key == dedup_key, Job.status == "pending")
+        .values(**values)
+        .returning(Job.id)
+    )
+    cancelled = (await session.execute(statement)).scalars().all()
+    return bool(cancelled)
 
 
 async def claim(
@@ -144,3 +219,85 @@ async def next_due(session: AsyncSession) -> datetime | None:
 async def dead_jobs(session: AsyncSession, *, limit: int = 100) -> list[Job]:
     query = select(Job).where(Job.status == "dead").order_by(Job.finished_at.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def list_jobs(
+    session: AsyncSession, status: str = "dead", limit: int = 100, *, actor: Actor = SYSTEM
+) -> list[Job]:
+    """Jobs with ``status`` (admins): finished ones newest first, the others by due time."""
+    require_admin(actor, "listing jobs")
+    if status not in STATUSES:
+        raise InvalidStatus(status)
+    query = select(Job).where(Job.status == status).limit(limit)
+    if status in ("done", "dead", "cancelled"):
+        query = query.order_by(Job.finished_at.desc(), Job.id.desc())
+    else:
+        query = query.order_by(Job.due_at, Job.id)
+    return list((await session.scalars(query)).all())
+
+
+async def retry(session: AsyncSession, job_id: int, *, clock: Clock, actor: Actor = SYSTEM) -> Job:
+    """Give a dead job a new life (admins): pending, due now, attempts from zero.
+
+    Its last error stays for reference until it next fails or succeeds.
+    """
+    require_admin(actor, "retrying a job")
+    job = await session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None:
+        raise NotFound(f"no job {job_id}", code="job_not_found")
+    if job.status != "dead":
+        raise Conflict(
+            f"job {job_id} is {job.status}; only dead jobs are retried",
+            code="job_not_dead",
+            details={"status": job.status},
+        )
+    if job.dedup_key is not None:
+        twin = await session.scalar(
+            select(Job.id).where(Job.dedup_key == job.dedup_key, Job.status == "pending")
+        )
+        if twin is not None:
+            raise Conflict(
+                f"job {twin} with the same key {job.dedup_key!r} is already pending",
+                code="job_pending_twin",
+                details={"pending_job": twin},
+            )
+    before = {"status": job.status, "attempts": job.attempts}
+    now = clock.now()
+    job.status = "pending"
+    job.due_at = now
+    job.attempts = 0
+    job.finished_at = None
+    job.locked_by = job.locked_until = None
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "job.retried",
+        "job",
+        job.id,
+        clock=clock,
+        before=before,
+        after={"status": job.status, "attempts": job.attempts},
+    )
+    await wake.mark(session)
+    return job
+
+
+class InvalidStatus(InvalidInput):
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"unknown job status {status!r}; one of {', '.join(STATUSES)}",
+            details={"status": status, "allowed": list(STATUSES)},
+        )
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT with a partial-index target)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def _load(session: AsyncSession, job_id: int) -> Job:
+    """The row as it is now, even if an older copy is in the session."""
+    job = await session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    return job

@@ -1,0 +1,10 @@
+"""Every job handler, imported in one place (as ``tocsin/models.py`` does for tables).
+
+Workers call :func:`tocsin.jobs.registry.load_handlers`, which imports this module, so a
+domain's handlers are known exactly when its module is imported here. Add one line per
+domain that registers handlers with ``@tocsin.jobs.registry.handler("kind")``, e.g.::
+
+    import tocsin.escalation.handlers  # noqa: F401
+
+Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
+"""

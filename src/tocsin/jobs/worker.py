@@ -1,0 +1,361 @@
+"""Running jobs: :func:`run_due` (one pass) and :class:`Worker` (a pass whenever work is due).
+
+A pass claims the due jobs in one short transaction (a lease), then runs each job in its
+own write transaction that first marks the job done, on condition that this worker still
+holds it, and then calls the job's handler. Effects and "done" commit together: a worker
+killed mid-job leaves no trace of that job except its lease, so after the lease runs out
+another worker runs it again, and its database effects happen exactly once. A handler that
+raises is rolled back and the job is retried with backoff, or parked as dead.
+
+A :class:`Worker` sleeps until the next job is due or a wake-up arrives: ``LISTEN
+tocsin_jobs`` on PostgreSQL (a dedicated asyncpg connection), an in-process event on
+SQLite (see ``jobs/wake.py``), plus, for commits of other processes on the same SQLite
+file, a cheap look at ``PRAGMA data_version`` twice a second. The only timer is a long
+backstop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import sqlite3
+import traceback
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from typing import Any
+
+import aiosqlite
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import update
+from sqlalchemy.engine import make_url
+
+from tocsin.clock import Clock
+from tocsin.db import Database
+from tocsin.jobs import service, wake
+from tocsin.jobs.models import Job
+from tocsin.jobs.registry import handler_for
+
+log = logging.getLogger("tocsin.jobs")
+
+#: The longest a worker sleeps without a reason: a backstop, not a polling interval.
+IDLE_CAP = timedelta(seconds=60)
+#: The shortest pause when a due job could not be claimed (a writer holds its row).
+MIN_PAUSE = 0.05
+#: Seconds between looks for commits of other processes on a SQLite file.
+SQLITE_WATCH_SECONDS = 0.5
+#: Seconds between checks that the LISTEN connection is still alive.
+LISTEN_HEALTH_CHECK = 30.0
+#: Query parameters of a SQLAlchemy URL that asyncpg's DSN understands too.
+_DSN_PARAMS = {
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "sslpassword",
+    "target_session_attrs",
+    "application_name",
+    "connect_timeout",
+    "passfile",
+    "service",
+}
+
+
+class NoHandler(LookupError):
+    """A job whose kind no loaded module handles."""
+
+
+def new_worker_id() -> str:
+    """``host:pid:random``: who holds a lease, readable in the jobs table."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def describe(exc: BaseException) -> str:
+    """A job's ``last_error``: type, message and the innermost frames of the traceback."""
+    if isinstance(exc, NoHandler):
+        return str(exc)
+    head = f"{type(exc).__name__}: {exc}"[:2000]
+    frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])[-1500:]
+    return f"{head}\n{frames}".rstrip()
+
+
+async def run_due(
+    db: Database,
+    clock: Clock,
+    worker_id: str,
+    *,
+    limit: int = 50,
+    lease: timedelta = service.DEFAULT_LEASE,
+    stop: Callable[[], bool] | None = None,
+) -> int:
+    """Claim the jobs due at ``clock.now()`` and run them; returns how many ran.
+
+    A job counts as run when its handler was called (successfully or not) or it failed for
+    want of a handler; a job whose lease went to another worker meanwhile is skipped. When
+    ``stop()`` turns true, the jobs not yet started are handed back (pending, at once).
+    Uses only ``clock`` for time, so ``tocsin simulate`` and tests drive it with a
+    ``VirtualClock``.
+    """
+    async with db.write() as session:
+        claimed = [
+            job.id
+            for job in await service.claim(
+                session, worker_id, clock=clock, limit=limit, lease=lease
+            )
+        ]
+    ran = 0
+    for index, job_id in enumerate(claimed):
+        if stop is not None and stop():
+            await release(db, worker_id, claimed[index:])
+            break
+        if await run_one(db, clock, worker_id, job_id):
+            ran += 1
+    return ran
+
+
+async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bool:
+    """Run one job claimed by ``worker_id``; ``False`` if it no longer holds the job."""
+    try:
+        async with db.write() as session:
+            # Done, if still ours: on PostgreSQL this row lock also keeps every other
+            # worker's claim away until the handler's transaction ends.
+            still_ours = await session.scalar(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running", Job.locked_by == worker_id)
+                .values(status="done", finished_at=clock.now(), locked_by=None, locked_until=None)
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
+            if still_ours is None:
+                log.info("job %s: lease lost to another worker; skipped", job_id)
+                return False
+            job = await session.get(Job, job_id, populate_existing=True)
+            assert job is not None
+            handle = handler_for(job.kind)
+            if handle is None:
+                raise NoHandler(f"no handler for kind {job.kind!r}")
+            await handle(session, job, clock)
+    except Exception as exc:
+        await _failed(db, clock, worker_id, job_id, exc)
+    return True
+
+
+async def _failed(db: Database, clock: Clock, worker_id: str, job_id: int, exc: Exception) -> None:
+    async with db.write() as session:
+        job = await session.get(Job, job_id, with_for_update=True, populate_existing=True)
+        if job is None or job.status != "running" or job.locked_by != worker_id:
+            return  # the lease ran out meanwhile; the new holder decides
+        await service.fail(session, job, describe(exc), clock=clock)
+        if job.status == "dead":
+            log.error(
+                "job %s (%s) is dead after %s attempts: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                job.last_error,
+            )
+        else:
+            log.warning(
+                "job %s (%s) failed (attempt %s of %s), retry at %s: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                job.max_attempts,
+                job.due_at.isoformat(),
+                describe(exc).splitlines()[0],
+            )
+
+
+async def release(db: Database, worker_id: str, job_ids: Sequence[int]) -> None:
+    """Hand jobs claimed but not started back: pending and due at once, attempt undone."""
+    if not job_ids:
+        return
+    async with db.write() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.status == "running", Job.locked_by == worker_id)
+            .values(status="pending", locked_by=None, locked_until=None, attempts=Job.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        await wake.mark(session)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg's DSN for a ``postgresql+asyncpg://`` SQLAlchemy URL."""
+    parsed = make_url(url)
+    query: dict[str, Any] = {}
+    for key, value in parsed.query.items():
+        if key == "ssl":
+            query["sslmode"] = value
+        elif key in _DSN_PARAMS:
+            query[key] = value
+    return parsed.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+
+class Worker:
+    """Runs jobs until :meth:`stop`: a pass whenever a job is due or a wake-up arrives.
+
+    ``ready`` is set once the wake-up source listens (so a job written after that wakes
+    this worker); ``ran`` counts the jobs run.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        worker_id: str | None = None,
+        *,
+        limit: int = 50,
+        lease: timedelta = service.DEFAULT_LEASE,
+        idle_cap: timedelta = IDLE_CAP,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.worker_id = worker_id or new_worker_id()
+        self.limit = limit
+        self.lease = lease
+        self.idle_cap = idle_cap
+        self.ready = asyncio.Event()
+        self.ran = 0
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the job in hand, hand back the others, and return from run_forever."""
+        self._stopping = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def run_forever(self) -> None:
+        log.info("job worker %s started (%s)", self.worker_id, self.db.dialect)
+        failures = 0
+        async with self._wake_ups():
+            while not self._stopping:
+                # Cleared before looking, so a wake-up during the pass is not lost.
+                self._wake.clear()
+                try:
+                    ran = await run_due(
+                        self.db,
+                        self.clock,
+                        self.worker_id,
+                        limit=self.limit,
+                        lease=self.lease,
+                        stop=lambda: self._stopping,
+                    )
+                    self.ran += ran
+                    failures = 0
+                    if ran:
+                        continue
+                    pause = await self._until_next_due()
+                except Exception:
+                    failures += 1
+                    pause = min(30.0, 0.5 * 2 ** min(failures, 6))
+                    log.exception(
+                        "job worker %s: pass failed; trying again in %.1fs", self.worker_id, pause
+                    )
+                if not self._stopping:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), pause)
+        log.info("job worker %s stopped", self.worker_id)
+
+    async def _until_next_due(self) -> float:
+        """Seconds to sleep: until the next due job or lease expiry, within the backstop."""
+        async with self.db.read() as session:
+            due = await service.next_due(session)
+        cap = self.idle_cap.total_seconds()
+        if due is None:
+            return cap
+        return min(cap, max((due - self.clock.now()).total_seconds(), MIN_PAUSE))
+
+    @asynccontextmanager
+    async def _wake_ups(self) -> AsyncIterator[None]:
+        if self.db.dialect == "postgresql":
+            listener = asyncio.create_task(self._listen(), name=f"listen {self.worker_id}")
+            try:
+                yield
+            finally:
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
+        else:
+            unsubscribe = wake.subscribe(self.db.url, self._wake)
+            path = self.db.settings.sqlite_path()
+            watcher = None
+            if path is not None:
+                watcher = asyncio.create_task(self._watch_sqlite(str(path)))
+            self.ready.set()
+            try:
+                yield
+            finally:
+                unsubscribe()
+                if watcher is not None:
+                    watcher.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await watcher
+
+    async def _watch_sqlite(self, path: str) -> None:
+        """Notice commits of other processes (a CLI on the same file): SQLite's stand-in for
+        NOTIFY. ``PRAGMA data_version`` changes when another connection commits; reading it
+        costs no disk I/O and holds no transaction open."""
+        previous: Any = None
+        while True:
+            try:
+                async with aiosqlite.connect(path, isolation_level=None) as connection:
+                    while True:
+                        async with connection.execute("PRAGMA data_version") as cursor:
+                            row = await cursor.fetchone()
+                        version = row[0] if row else None
+                        if previous is not None and version != previous:
+                            self._wake.set()
+                        previous = version
+                        await asyncio.sleep(SQLITE_WATCH_SECONDS)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning(
+                    "job worker %s: watching the SQLite file failed: %s", self.worker_id, exc
+                )
+                previous = None
+                self._wake.set()
+                await asyncio.sleep(5)
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own; reconnect (and re-check) whenever it drops."""
+        dsn = asyncpg_dsn(self.db.url)
+        failures = 0
+        while True:
+            try:
+                await self._listen_once(dsn)
+                failures = 0
+                log.warning("job worker %s: LISTEN connection closed", self.worker_id)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                failures += 1
+                log.warning("job worker %s: LISTEN connection failed: %s", self.worker_id, exc)
+            await asyncio.sleep(min(30.0, 0.25 * 2 ** min(failures, 7)))
+
+    async def _listen_once(self, dsn: str) -> None:
+        """Listen until the connection is lost."""
+        connection = await asyncpg.connect(dsn, timeout=10)
+        try:
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda _connection: lost.set())
+            await connection.add_listener(wake.CHANNEL, lambda *_: self._wake.set())
+            self.ready.set()
+            # Whatever was written while nobody listened: look now.
+            self._wake.set()
+            while not lost.is_set():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), LISTEN_HEALTH_CHECK)
+                if not lost.is_set():
+                    await connection.execute("SELECT 1", timeout=10)
+        finally:
+            with suppress(Exception):
+                await connection.close(timeout=2)
