@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,10 +22,16 @@ from tocsin.db import Database
 from tocsin.errors import TocsinError
 from tocsin.guard import RequestGuard
 from tocsin.incidents.routes import router as incidents_router
+from tocsin.jobs.registry import load_handlers
+from tocsin.jobs.routes import router as jobs_router
+from tocsin.jobs.worker import Worker
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
 
 log = logging.getLogger("tocsin")
+
+#: How long shutdown waits for the in-process job worker to finish the job in hand.
+WORKER_SHUTDOWN_SECONDS = 30.0
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -82,16 +89,35 @@ def create_app(
     *,
     clock: Clock | None = None,
     database: Database | None = None,
+    run_worker: bool = False,
 ) -> FastAPI:
+    """The API; with ``run_worker`` its lifespan also runs a job worker (``tocsin serve``)."""
     settings = settings or Settings()
     db = database or Database(settings)
     context = Context(settings=settings, db=db, clock=clock or SystemClock())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if database is None:
-            await db.dispose()
+        worker, task = None, None
+        if run_worker:
+            load_handlers(settings)
+            worker = Worker(db, context.clock)
+            task = asyncio.create_task(worker.run_forever(), name="tocsin job worker")
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                try:
+                    await asyncio.wait_for(task, WORKER_SHUTDOWN_SECONDS)
+                except TimeoutError:
+                    log.warning(
+                        "the job worker did not stop in time; its jobs' leases will run out"
+                    )
+                except Exception:
+                    log.exception("the job worker failed")
+            if database is None:
+                await db.dispose()
 
     app = FastAPI(
         title="Tocsin",
@@ -108,7 +134,12 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__, "database": db.dialect}
 
-    for router in (incidents_router, policy_router, auth_router, audit_router):
+    for router in (incidents_router, policy_router, auth_router, audit_router, jobs_router):
         app.include_router(router, prefix="/api/v1")
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     return app
+
+
+def create_server_app() -> FastAPI:
+    """What ``tocsin serve`` runs: the API and a job worker in one process."""
+    return create_app(run_worker=True)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tocsin.cli import incident, people, policy
+from tocsin.cli import incident, jobs, people, policy
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
 from tocsin.clock import SystemClock
 from tocsin.db import Database
+from tocsin.jobs.service import DEFAULT_LEASE
 from tocsin.settings import Settings
 
 app = typer.Typer(
@@ -26,6 +29,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(people.users, name="user")
 app.add_typer(people.tokens, name="token")
 app.add_typer(people.teams, name="team")
+app.add_typer(jobs.app, name="jobs")
 app.command("audit")(audit)
 
 
@@ -73,8 +77,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     workers: Annotated[
-        int, typer.Option(help="Server processes (production; needs PostgreSQL for more than 1).")
+        int,
+        typer.Option(
+            help="Server processes (production; needs PostgreSQL for more than 1). Each also runs a job worker unless --no-worker."
+        ),
     ] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Serve the API only, without the job worker (escalations, reminders, notifications) that runs in the server process by default; for when `tocsin worker` runs elsewhere.",
+        ),
+    ] = False,
     admin_email: Annotated[
         str,
         typer.Option(
@@ -92,7 +106,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Set up (migrate, default policy, first admin) and run the server."""
+    """Set up (migrate, default policy, first admin) and run the server (API and job worker)."""
     import uvicorn
 
     from tocsin.bootstrap import bootstrap
@@ -122,15 +136,81 @@ def serve(
 
     asyncio.run(setup())
     url = f"http://{host}:{port}"
-    typer.echo(f"Tocsin is running at {url}  (API docs: {url}/docs)", color=False)
+    what = "API only, no job worker" if no_worker else "with a job worker"
+    typer.echo(f"Tocsin is running at {url}  (API docs: {url}/docs; {what})", color=False)
     uvicorn.run(
-        "tocsin.app:create_app",
+        "tocsin.app:create_app" if no_worker else "tocsin.app:create_server_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="warning",
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Job workers in this process (each runs one job at a time)."
+        ),
+    ] = 1,
+    lease: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a claimed job stays this worker's; if the worker dies, others run the job after that.",
+        ),
+    ] = DEFAULT_LEASE.total_seconds(),
+) -> None:
+    """Run job workers only, no API, until Ctrl-C or SIGTERM (see also `serve --no-worker`)."""
+    from tocsin.jobs.registry import kinds, load_handlers
+    from tocsin.jobs.worker import Worker
+
+    settings = Settings()
+    try:
+        load_handlers(settings)
+    except ImportError as exc:
+        typer.echo(f"error: cannot load the job handlers: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+    async def run() -> None:
+        db = Database(settings)
+        workers = [
+            Worker(db, SystemClock(), lease=timedelta(seconds=lease)) for _ in range(concurrency)
+        ]
+
+        def stop() -> None:
+            if any(each.stopping for each in workers):  # asked twice: do not wait
+                for task in tasks:
+                    task.cancel()
+            for each in workers:
+                each.stop()
+
+        tasks = [asyncio.create_task(each.run_forever()) for each in workers]
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop)
+        try:
+            known = ", ".join(kinds()) or "none"
+            process = workers[0].worker_id.rsplit(":", 1)[0]
+            typer.echo(
+                f"Tocsin worker running on {db.dialect}: {concurrency} worker(s) in {process}, "
+                f"lease {lease:g}s, job kinds: {known}"
+            )
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await db.dispose()
+        crashed = [r for r in results if isinstance(r, Exception)]
+        if crashed:
+            typer.echo(f"error: a job worker crashed: {crashed[0]!r}", err=True)
+            raise typer.Exit(1)
+
+    asyncio.run(run())
+    typer.echo("Tocsin worker stopped")
 
 
 def main() -> None:
