@@ -3,6 +3,7 @@
 from tocsin.audit.models import AuditEntry
 from tocsin.auth.models import ApiToken, Team, TeamMember, User
 from tocsin.db import Base
+from tocsin.escalation.models import Escalation, EscalationMark, EscalationStep
 from tocsin.incidents.models import (
     ChecklistItem,
     Incident,
@@ -20,6 +21,9 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChecklistItem",
+    "Escalation",
+    "EscalationMark",
+    "EscalationStep",
     "FeedToken",
     "Incident",
     "IncidentCounter",

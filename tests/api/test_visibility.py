@@ -36,6 +36,8 @@ INCIDENT_ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/roles/relieve"): {"role": "incident-commander"},
     ("POST", "/participants"): {"email": "outsider@example.org"},
     ("POST", "/notes"): {"text": "hello?"},
+    ("POST", "/updates"): {"text": "Still investigating"},
+    ("GET", "/escalation"): None,
     ("POST", "/checklists/{item_id}"): {"checked": True},
 }
 

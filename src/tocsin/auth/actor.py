@@ -21,3 +21,6 @@ class Actor:
 #: The CLI with direct database access and no ``--as``: whoever can open the database
 #: file already has everything, so this actor is an admin. The audit log names it.
 SYSTEM = Actor(user_id=None, email="system", name="System", is_admin=True)
+
+#: The escalation engine and other timed jobs: the timeline names it as the one who acted.
+ENGINE = Actor(user_id=None, email="engine", name="Tocsin", is_admin=True)

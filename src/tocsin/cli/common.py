@@ -24,11 +24,11 @@ def api(method: str, path: str, *, json: Any = None, params: Any = None, text: b
         details = (body.get("error") or {}).get("details") if body else None
         if isinstance(details, list):
             for item in details:
-                typer.echo(f"  - {_detail(item)}", err=True)
+                typer.echo(f"  - {detail_text(item)}", err=True)
         raise typer.Exit(1) from exc
 
 
-def _detail(item: Any) -> str:
+def detail_text(item: Any) -> str:
     if isinstance(item, dict):
         where = item.get("location") or item.get("path") or ""
         line = f"{item['file']}:{item['line']}: " if item.get("file") and item.get("line") else ""

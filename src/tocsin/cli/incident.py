@@ -311,6 +311,46 @@ def note(
 
 
 @app.command()
+def escalation(ref: Ref, as_json: JsonOpt = False) -> None:
+    """Show the incident's escalation: each step, who it targets, when, and what became of it."""
+    state = api("GET", f"/incidents/{ref}/escalation")
+    if as_json:
+        emit_json(state)
+        return
+    if state["ladder"] is None:
+        typer.echo(f"{state['incident']}: no escalation ladder applies")
+        return
+    typer.echo(f"{state['incident']}: ladder {state['ladder']} ({state['status']})")
+    rows = [
+        (
+            s["step"] if not s["cycle"] else f"{s['step']} (repeat {s['cycle']})",
+            s["action"],
+            ", ".join(s["targets"]) or "-",
+            s["condition"],
+            when(s["due_at"]),
+            s["status"],
+            s["reason"] or "",
+        )
+        for s in state["steps"]
+    ]
+    table(rows, ["Step", "Action", "Targets", "If", "Due", "Status", "Why"])
+
+
+@app.command("post-update")
+def post_update(
+    ref: Ref,
+    text: Annotated[str, typer.Argument(help="The update for stakeholders.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Post a status update; it restarts the clock of the severity's update reminders."""
+    event = api("POST", f"/incidents/{ref}/updates", json={"text": text})
+    if as_json:
+        emit_json(event)
+    else:
+        typer.echo(f"Update posted to {ref.upper()}")
+
+
+@app.command()
 def check(
     ref: Ref,
     item: Annotated[int, typer.Argument(help="Checklist item number (see `incident show`).")],

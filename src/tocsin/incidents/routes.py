@@ -175,6 +175,16 @@ async def add_note(
         return schemas.EventOut.model_validate(event)
 
 
+@router.post("/{ref}/updates", status_code=201, response_model=schemas.EventOut)
+async def post_update(
+    ref: str, body: schemas.NoteIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.EventOut:
+    """Post a stakeholder status update (restarts the update-cadence reminder clock)."""
+    async with ctx.db.write() as session:
+        event = await incidents.post_update(session, actor, ref, body.text, clock=ctx.clock)
+        return schemas.EventOut.model_validate(event)
+
+
 @router.post("/{ref}/checklists/{item_id}", response_model=schemas.ChecklistItemOut)
 async def check_item(
     ref: str, item_id: IdPath, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep

@@ -23,6 +23,7 @@ from tocsin.auth.models import User
 from tocsin.auth.permissions import require
 from tocsin.clock import Clock
 from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.escalation import service as escalation
 from tocsin.incidents import schemas, stage_clock
 from tocsin.incidents.lifecycle import OPEN_STATUSES, STATUSES, TRANSITIONS, can_move
 from tocsin.incidents.models import (
@@ -371,6 +372,7 @@ async def declare(
             clock=clock,
             audited=False,
         )
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -393,6 +395,11 @@ async def _for_change(session: AsyncSession, actor: Actor, ref: str, permission:
     return _Change(incident, await incident_policy(session, incident), roles, current)
 
 
+async def _escalation_sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:
+    """Escalation, SLA and cadence timers follow every change, in the same transaction."""
+    await escalation.sync(session, incident, clock=clock)
+
+
 async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
     return policies.policy_of(await policies.get_version(session, incident.policy_version_id))
 
@@ -402,6 +409,7 @@ async def acknowledge(session: AsyncSession, actor: Actor, ref: str, *, clock: C
     if incident.acknowledged_at is not None:
         return incident  # acknowledging twice changes nothing, as in every pager
     await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=False)
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -482,6 +490,7 @@ async def set_status(
         before={"status": current},
         after={"status": status, "note": note} if note else {"status": status},
     )
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -525,6 +534,7 @@ async def change_severity(
             clock=clock,
             audited=False,
         )
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -577,6 +587,7 @@ async def update(
             clock=clock,
             audited=False,
         )
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -628,6 +639,7 @@ async def assign_role(
         clock=clock,
         after={"role": role.key, "user": user.email},
     )
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -674,6 +686,7 @@ async def relieve_role(
             f"several people hold {role_key!r}; name one with an e-mail", details={"field": "email"}
         )
     await _relieve(session, actor, incident, active[0], clock=clock)
+    await _escalation_sync(session, incident, clock=clock)
     return incident
 
 
@@ -685,6 +698,21 @@ async def add_note(
         raise InvalidInput("a note needs text", details={"field": "text"})
     note = text.strip()
     return await _log(session, actor, incident, "note", note, clock=clock, after={"text": note})
+
+
+async def post_update(
+    session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock
+) -> IncidentEvent:
+    """A stakeholder status update: restarts the severity's update-cadence clock."""
+    incident, _, _, _ = await _for_change(session, actor, ref, "add-note")
+    if not text.strip():
+        raise InvalidInput("an update needs text", details={"field": "text"})
+    update_text = text.strip()
+    event = await _log(
+        session, actor, incident, "update", update_text, clock=clock, after={"text": update_text}
+    )
+    await _escalation_sync(session, incident, clock=clock)
+    return event
 
 
 async def set_checked(
