@@ -13,6 +13,7 @@ import typer
 from tocsin.cli import incident, jobs, people, policy
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
+from tocsin.cli.simulate import simulate
 from tocsin.clock import SystemClock
 from tocsin.db import Database
 from tocsin.jobs.service import DEFAULT_LEASE
@@ -31,6 +32,7 @@ app.add_typer(people.tokens, name="token")
 app.add_typer(people.teams, name="team")
 app.add_typer(jobs.app, name="jobs")
 app.command("audit")(audit)
+app.command("simulate")(simulate)
 
 
 @app.callback()

@@ -64,11 +64,14 @@ async def fire_step(session: AsyncSession, job: Job, clock: Clock) -> None:
         return
     _, policy = await policies.current(session)
     now = clock.now()
+    marker = {"step": row.id, "due_at": row.due_at.isoformat()}
     if step.page is not None or step.notify is not None:
         kind = "page" if step.page is not None else "notify"
         for target in step.targets:
             people = await resolve(session, policy, incident, target, now)
-            await emit(session, policy, incident, kind, target, people, reason, clock=clock)
+            await emit(
+                session, policy, incident, kind, target, people, reason, clock=clock, extra=marker
+            )
     elif step.assign is not None:
         await _assign(session, policy, incident, step, reason, clock=clock)
     elif step.require is not None:
