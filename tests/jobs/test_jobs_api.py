@@ -57,7 +57,7 @@ async def test_a_job_that_keeps_failing_is_listed_dead_and_can_be_retried(
     assert datetime.fromisoformat(body["due_at"]) == clock.now()
     assert (await client.get("/api/v1/jobs")).json() == []
     error(await client.post(f"/api/v1/jobs/{job_id}/retry"), 409, "job_not_dead")
-    error(await client.post("/api/v1/jobs/999999/retry"), 404, "job_not_found")
+    error(await client.post("/api/v1/jobs/999999/retry"), 404, "not_found")
     error(await client.get("/api/v1/jobs", params={"status": "zombie"}), 422, "invalid_input")
     audit = (await client.get("/api/v1/audit", params={"action": "job.retried"})).json()
     assert [(a["object_id"], a["actor"]) for a in audit] == [(str(job_id), "admin@example.com")]

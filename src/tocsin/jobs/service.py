@@ -244,7 +244,7 @@ async def retry(session: AsyncSession, job_id: int, *, clock: Clock, actor: Acto
     require_admin(actor, "retrying a job")
     job = await session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None:
-        raise NotFound(f"no job {job_id}", code="job_not_found")
+        raise NotFound(f"no job {job_id}")
     if job.status != "dead":
         raise Conflict(
             f"job {job_id} is {job.status}; only dead jobs are retried",
