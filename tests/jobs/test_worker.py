@@ -159,6 +159,21 @@ async def test_a_lost_lease_also_keeps_the_old_worker_from_recording_a_failure(
     assert (await job(ctx.db, job_id)).last_error is None  # w1 still holds it
 
 
+async def test_a_job_whose_worker_keeps_dying_is_parked_dead(
+    ctx: Context, clock: VirtualClock
+) -> None:
+    job_id = await put(ctx, max_attempts=2)
+    for attempt in (1, 2):  # each time the worker dies holding it (no run, no failure)
+        async with ctx.db.write() as session:
+            assert await jobs.claim(session, f"doomed-{attempt}", clock=clock)
+        clock.advance(minutes=6)
+    assert await run_due(ctx.db, clock, "w") == 1
+    dead = await job(ctx.db, job_id)
+    assert (dead.status, dead.attempts) == ("dead", 3)
+    assert dead.last_error is not None and "the last one never finished" in dead.last_error
+    assert await effects(ctx.db) == {}
+
+
 async def test_stopping_hands_unstarted_jobs_back(ctx: Context, clock: VirtualClock) -> None:
     ids = [await put(ctx, payload={"n": n}) for n in range(3)]
     ran: list[int] = []
@@ -318,6 +333,15 @@ async def test_a_written_job_wakes_workers_only_when_its_transaction_commits(
                 session, EFFECT, clock=ctx.clock, due_at=ctx.clock.now(), dedup_key="k"
             )
             assert not await settled(event)  # not before the commit
+        assert await settled(event, 2)
+        event.clear()
+        event.clear()
+        async with ctx.db.write() as session:  # a savepoint rolled back takes its wake-up along
+            with pytest.raises(RuntimeError):
+                async with session.begin_nested():
+                    await jobs.enqueue(session, EFFECT, clock=ctx.clock)
+                    raise RuntimeError("undo")
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock)
         assert await settled(event, 2)
         event.clear()
         async with ctx.db.write() as session:  # an unrelated write wakes nobody

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 #: The PostgreSQL channel workers LISTEN on.
 CHANNEL = "tocsin_jobs"
 _FLAG = "tocsin_jobs_wake"
+_NOTIFIED = "tocsin_jobs_notified"
 
 _lock = threading.Lock()
 #: Database URL → the events of the workers sleeping on it (with their loops).
@@ -38,7 +39,13 @@ async def mark(session: AsyncSession) -> None:
     """Wake the workers once the session's transaction commits (call after writing a job)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
+        # Once per transaction is enough; but a savepoint that rolls back drops its NOTIFY.
+        nested = session.in_nested_transaction()
+        if session.info.get(_NOTIFIED) and not nested:
+            return
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        if not nested:
+            session.info[_NOTIFIED] = True
     else:
         session.info[_FLAG] = database_key(bind.engine.url.render_as_string(hide_password=False))
 
@@ -75,6 +82,7 @@ def wake_local(url: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    session.info.pop(_NOTIFIED, None)
     key = session.info.pop(_FLAG, None)
     if key is not None:
         wake_local(key)
@@ -82,4 +90,5 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    session.info.pop(_NOTIFIED, None)
     session.info.pop(_FLAG, None)

@@ -69,6 +69,10 @@ class NoHandler(LookupError):
     """A job whose kind no loaded module handles."""
 
 
+class Abandoned(RuntimeError):
+    """A job whose last attempt never ended: its worker died (or lost the lease) each time."""
+
+
 def new_worker_id() -> str:
     """``host:pid:random``: who holds a lease, readable in the jobs table."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -76,7 +80,7 @@ def new_worker_id() -> str:
 
 def describe(exc: BaseException) -> str:
     """A job's ``last_error``: type, message and the innermost frames of the traceback."""
-    if isinstance(exc, NoHandler):
+    if isinstance(exc, NoHandler | Abandoned):
         return str(exc)
     head = f"{type(exc).__name__}: {exc}"[:2000]
     frames = "".join(traceback.format_tb(exc.__traceback__)[-3:])[-1500:]
@@ -135,6 +139,13 @@ async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bo
                 return False
             job = await session.get(Job, job_id, populate_existing=True)
             assert job is not None
+            if job.attempts > job.max_attempts:
+                # Claimed again after its lease ran out on the last attempt: a job that
+                # kills its worker must not do so forever.
+                raise Abandoned(
+                    f"gave up after {job.max_attempts} attempts: the last one never finished "
+                    "(its worker died or its lease ran out)"
+                )
             handle = handler_for(job.kind)
             if handle is None:
                 raise NoHandler(f"no handler for kind {job.kind!r}")
