@@ -25,6 +25,7 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.routes import router as jobs_router
 from tocsin.jobs.worker import Worker
+from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
 
@@ -134,7 +135,14 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__, "database": db.dialect}
 
-    for router in (incidents_router, policy_router, auth_router, audit_router, jobs_router):
+    for router in (
+        incidents_router,
+        policy_router,
+        auth_router,
+        audit_router,
+        jobs_router,
+        oncall_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     return app

@@ -15,4 +15,5 @@ BUILTIN_PERMISSIONS: dict[str, str] = {
     "approve-hotfix": "Approve a hotfix deployment",
     "update-status-page": "Publish updates on the public status page",
     "send-subscriber-email": "Send e-mail to status-page subscribers",
+    "manage-schedules": "Add and cancel on-call overrides for anyone",
 }
