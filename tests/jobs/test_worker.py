@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.app import create_app
@@ -393,6 +393,44 @@ async def test_a_sleeping_worker_wakes_at_once_for_a_job_from_another_engine(
             job_id = (await jobs.enqueue(session, EFFECT, clock=clock)).id
         assert await wait_done(db, job_id, within=2) < 1.0
     assert work.ran == 1
+
+
+async def listeners(db: Database) -> set[int]:
+    """PostgreSQL backends that LISTEN for jobs (empty on SQLite, which has none)."""
+    if db.dialect == "sqlite":
+        return set()
+    async with db.read() as session:
+        rows = await session.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            )
+        )
+        return {pid for (pid,) in rows.all()}
+
+
+async def test_a_worker_listens_again_after_its_connection_drops(
+    db: Database, other_db: Database
+) -> None:
+    clock = SystemClock()
+    async with running(Worker(db, clock)) as work:
+        before = await listeners(db)
+        if db.dialect == "postgresql":  # (SQLite's wake-up is in-process: nothing to drop)
+            assert len(before) == 1
+            async with other_db.write() as session:
+                await session.execute(
+                    text("SELECT pg_terminate_backend(:pid)"), {"pid": min(before)}
+                )
+            deadline = time.monotonic() + 5
+            while not (await listeners(db)) - before:
+                assert time.monotonic() < deadline, "the worker did not listen again"
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        async with other_db.write() as session:
+            job_id = (await jobs.enqueue(session, EFFECT, clock=clock)).id
+        assert await wait_done(db, job_id, within=2) < 1.0
+    assert work.ran == 1
+    assert await listeners(db) == set()  # stopping closed it
 
 
 async def test_a_worker_sleeps_exactly_until_the_next_due_job(db: Database) -> None:
