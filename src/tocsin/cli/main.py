@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import incident, jobs, people, policy
+from tocsin.cli import incident, jobs, oncall, people, policy
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
 from tocsin.cli.simulate import simulate
@@ -31,6 +31,7 @@ app.add_typer(people.users, name="user")
 app.add_typer(people.tokens, name="token")
 app.add_typer(people.teams, name="team")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(oncall.app, name="oncall")
 app.command("audit")(audit)
 app.command("simulate")(simulate)
 
