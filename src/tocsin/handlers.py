@@ -8,3 +8,4 @@ domain that registers handlers with ``@tocsin.jobs.registry.handler("kind")``, e
 
 Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 """
+import tocsin.escalation.handlers  # noqa: F401, E402
