@@ -8,4 +8,5 @@ domain that registers handlers with ``@tocsin.jobs.registry.handler("kind")``, e
 
 Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 """
-import tocsin.escalation.handlers  # noqa: F401, E402
+
+import tocsin.escalation.handlers  # noqa: F401
