@@ -151,7 +151,7 @@ async def test_overrides_over_http(
     )
     assert refused["details"] == {"permission": "manage-schedules", "granted_by_roles": []}
     error(
-        await engineer.delete(f"{API}/schedules/on-call/overrides/{override['id']}"),
+        await engineer.delete(f"{API}/oncall/overrides/{override['id']}"),
         403,
         "permission_denied",
     )
@@ -164,7 +164,7 @@ async def test_overrides_over_http(
     cancelled = await engineer.delete(f"{API}/oncall/overrides/{taken.json()['id']}")
     assert cancelled.status_code == 200 and cancelled.json()["cancelled_at"] is not None
 
-    gone = await client.delete(f"{API}/schedules/on-call/overrides/{override['id']}")
+    gone = await client.delete(f"{API}/oncall/overrides/{override['id']}")
     assert gone.json()["cancelled_by"] == "admin@example.com"
     assert (await client.get(f"{API}/oncall/overrides")).json() == []
     everything = await client.get(f"{API}/oncall/overrides", params={"cancelled": "true"})
@@ -217,8 +217,9 @@ async def test_calendar_feed(
     assert [f["id"] for f in listed] == [feed["id"]] and "secret" not in listed[0]
     revoked = await client.delete(f"{API}/oncall/feeds/{feed['id']}")
     assert revoked.json()["revoked_at"] is not None
-    error(await anonymous.get(feed["path"]), 404, "not_found")
-    error(await anonymous.get(f"{API}/ical/tcf_nothing.ics"), 404, "not_found")
+    # A revoked or made-up secret is refused like a wrong token.
+    error(await anonymous.get(feed["path"]), 401, "unauthenticated")
+    error(await anonymous.get(f"{API}/ical/tcf_nothing.ics"), 401, "unauthenticated")
 
 
 async def test_person_feed_and_feed_errors(

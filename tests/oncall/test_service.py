@@ -21,7 +21,7 @@ from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM, Actor
 from tocsin.clock import VirtualClock
 from tocsin.context import Context
-from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tocsin.oncall import service as oncall
 from tocsin.oncall.schemas import OverrideIn
 from tocsin.policy import service as policies
@@ -516,9 +516,9 @@ async def test_feeds_are_listed_revoked_and_outlive_the_policy(seeded: Context) 
     async with seeded.db.write() as session:
         revoked = await oncall.revoke_feed(session, engineer, 1, clock=seeded.clock)
     assert revoked.revoked_at == START
-    with pytest.raises(NotFound, match="unknown or revoked calendar feed"):
+    with pytest.raises(Unauthenticated, match="feed URL is unknown or has been revoked"):
         await render(seeded, mine)
-    with pytest.raises(NotFound, match="unknown or revoked"):
+    with pytest.raises(Unauthenticated):
         await render(seeded, "tcf_guess")
     await apply_policy(seeded, POLICIES / "default.yaml")  # no schedules
     calendar = await render(seeded, other)

@@ -132,20 +132,11 @@ async def all_overrides(
     return await _overrides(ctx, actor, None, past, cancelled)
 
 
-@router.delete("/schedules/{key}/overrides/{override_id}", response_model=schemas.OverrideOut)
-async def cancel_schedule_override(
-    key: Key, override_id: IdPath, ctx: ContextDep, actor: ActorDep
-) -> schemas.OverrideOut:
-    async with ctx.db.write() as session:
-        return await oncall.cancel_override(
-            session, actor, override_id, clock=ctx.clock, schedule=key
-        )
-
-
 @router.delete("/oncall/overrides/{override_id}", response_model=schemas.OverrideOut)
 async def cancel_override(
     override_id: IdPath, ctx: ContextDep, actor: ActorDep
 ) -> schemas.OverrideOut:
+    """Cancel an override that has not ended (overrides are numbered across schedules)."""
     async with ctx.db.write() as session:
         return await oncall.cancel_override(session, actor, override_id, clock=ctx.clock)
 
@@ -184,7 +175,8 @@ async def revoke_feed(feed_id: IdPath, ctx: ContextDep, actor: ActorDep) -> sche
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def calendar_feed(secret: Annotated[str, Path(max_length=100)], ctx: ContextDep) -> Response:
-    """The calendar feed behind a secret URL: no token needed, the secret is the sign-in."""
+    """The calendar feed behind a secret URL: no token needed, the secret is the sign-in
+    (an unknown or revoked one is a 401)."""
     async with ctx.db.read() as session:
         text = await oncall.render_feed(session, secret, clock=ctx.clock)
     return Response(

@@ -29,7 +29,7 @@ from tocsin.auth.actor import Actor
 from tocsin.auth.permissions import require
 from tocsin.auth.secrets import token_hash
 from tocsin.clock import Clock
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from tocsin.oncall import ical, rotation
 from tocsin.oncall.build import build, zone_of
 from tocsin.oncall.models import FeedToken, ScheduleOverride
@@ -667,11 +667,12 @@ async def render_feed(session: AsyncSession, secret: str, *, clock: Clock) -> st
     """The iCalendar text of the feed whose secret is ``secret`` (the secret is the sign-in).
 
     Shifts from a week ago to each schedule's ``publish_ahead``. A feed whose schedule or
-    person has left the policy is an empty calendar; an unknown or revoked secret a 404.
+    person has left the policy is an empty calendar; an unknown or revoked secret is refused
+    like a wrong token (401).
     """
     feed = await session.scalar(select(FeedToken).where(FeedToken.token_hash == token_hash(secret)))
     if feed is None or feed.revoked_at is not None:
-        raise NotFound("unknown or revoked calendar feed")
+        raise Unauthenticated("this calendar feed URL is unknown or has been revoked")
     _, policy = await policies.current(session)
     now = clock.now()
     low = now - FEED_PAST
