@@ -1,7 +1,7 @@
 """Property tests: random rotations across daylight-saving changes in five zones.
 
-For random rotations (hourly, daily, weekly and custom lengths; any handoff time on the
-quarter hour, including the ones DST skips or repeats), random restriction windows
+For random rotations (hourly, daily, weekly and custom lengths, 30 minutes on Lord Howe
+among them; handoffs at any minute, often the ones DST skips or repeats), random windows
 (daily hours, overnight spans, free weekly spans) and random overrides, over ranges
 around a DST change of a random year, the calculator in :mod:`tocsin.oncall.rotation`
 must agree with a brute-force model written here from the definitions alone:
@@ -19,8 +19,8 @@ where the windows say, never doubled, handoffs stay at their local time, elapsed
 keep their real length, and turns are fair (the same number each, +-1, in any stretch of
 turns; exactly the same in whole cycles).
 
-Every change point of the generated schedules lies on the quarter hour in UTC (all the
-zones' offsets and DST changes are whole quarter hours), which the model relies on.
+The zones' DST changes happen on the quarter hour, which the model's search for the end of
+a skipped stretch relies on; handoffs, windows and shift lengths are any whole minute.
 """
 
 from __future__ import annotations
@@ -341,9 +341,11 @@ def pivot_times(span: Range) -> tuple[time, ...]:
 
 
 def clock_times(span: Range) -> st.SearchStrategy[time]:
-    """Quarter hours, half of the time one the range's DST change skips or repeats."""
+    """Times of day, half of the time one the range's DST change skips or repeats."""
     common = (time(0), time(9), time(17), time(18), time(23, 45))
-    anything = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+    anything = st.builds(
+        time, st.integers(0, 23), st.one_of(st.sampled_from([0, 15, 30, 45]), st.integers(0, 59))
+    )
     return st.one_of(
         st.sampled_from(pivot_times(span) or common),
         st.one_of(st.sampled_from(common), anything),
@@ -369,6 +371,7 @@ LENGTHS: dict[str, st.SearchStrategy[r.ShiftLength]] = {
         st.one_of(
             st.sampled_from([timedelta(minutes=30), timedelta(hours=12), timedelta(hours=36)]),
             st.integers(1, 4 * 24 * 3).map(lambda n: n * QUARTER),
+            st.integers(7, 3 * 24 * 60).map(lambda n: n * timedelta(minutes=1)),
         ),
     ),
 }
