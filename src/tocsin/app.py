@@ -20,6 +20,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.context import Context
 from tocsin.db import Database
 from tocsin.errors import TocsinError
+from tocsin.escalation.routes import router as escalation_router
 from tocsin.guard import RequestGuard
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.jobs.registry import load_handlers
@@ -137,6 +138,7 @@ def create_app(
 
     for router in (
         incidents_router,
+        escalation_router,
         policy_router,
         auth_router,
         audit_router,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.models import User
+from tocsin.errors import NotFound
 from tocsin.incidents.models import Incident, IncidentRole
 from tocsin.oncall import service as oncall
 from tocsin.policy.schema import Person, Policy
@@ -53,7 +54,10 @@ async def resolve(
     if kind == "user":
         return [handle_of(policy, key) if "@" in key else key]
     if kind == "schedule":
-        return list(await oncall.on_call(session, policy, key, at))
+        try:
+            return list(await oncall.on_call(session, policy, key, at))
+        except NotFound:  # the schedule left the policy after the ladder was snapshotted
+            return []
     if kind == "team":
         return [p.handle for p in policy.people if key in p.teams]
     return []
