@@ -389,14 +389,7 @@ async def _plan_cadence(
         await jobs.cancel(session, cadence_key(incident))
         return
     due = await last_update_at(session, incident) + every.time
-    await jobs.schedule(
-        session,
-        CADENCE_JOB,
-        {"incident": incident.id},
-        clock=clock,
-        due_at=due,
-        dedup_key=cadence_key(incident),
-    )
+    await reschedule_cadence(session, incident, due, clock=clock)
 
 
 async def reschedule_cadence(

@@ -693,25 +693,28 @@ async def relieve_role(
 async def add_note(
     session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock
 ) -> IncidentEvent:
-    incident, _, _, _ = await _for_change(session, actor, ref, "add-note")
-    if not text.strip():
-        raise InvalidInput("a note needs text", details={"field": "text"})
-    note = text.strip()
-    return await _log(session, actor, incident, "note", note, clock=clock, after={"text": note})
+    return await _text_event(session, actor, ref, "note", text, clock=clock)
 
 
 async def post_update(
     session: AsyncSession, actor: Actor, ref: str, text: str, *, clock: Clock
 ) -> IncidentEvent:
     """A stakeholder status update: restarts the severity's update-cadence clock."""
+    return await _text_event(session, actor, ref, "update", text, clock=clock)
+
+
+async def _text_event(
+    session: AsyncSession, actor: Actor, ref: str, kind: str, text: str, *, clock: Clock
+) -> IncidentEvent:
     incident, _, _, _ = await _for_change(session, actor, ref, "add-note")
     if not text.strip():
-        raise InvalidInput("an update needs text", details={"field": "text"})
-    update_text = text.strip()
-    event = await _log(
-        session, actor, incident, "update", update_text, clock=clock, after={"text": update_text}
-    )
-    await _escalation_sync(session, incident, clock=clock)
+        raise InvalidInput(
+            f"a{'n' if kind == 'update' else ''} {kind} needs text", details={"field": "text"}
+        )
+    body = text.strip()
+    event = await _log(session, actor, incident, kind, body, clock=clock, after={"text": body})
+    if kind == "update":
+        await _escalation_sync(session, incident, clock=clock)
     return event
 
 
