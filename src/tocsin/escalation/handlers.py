@@ -196,11 +196,14 @@ async def responsible(
     if holders:
         role = holders[0][0]
         return f"role:{role}", [handle_of(policy, email) for r, email in holders if r == role]
-    for user_id in (incident.acknowledged_by_id,):
-        user = await session.get(User, user_id) if user_id else None
-        if user is not None:
-            handle = handle_of(policy, user.email)
-            return f"user:{handle}", [handle]
+    acknowledger = (
+        await session.get(User, incident.acknowledged_by_id)
+        if incident.acknowledged_by_id
+        else None
+    )
+    if acknowledger is not None:
+        handle = handle_of(policy, acknowledger.email)
+        return f"user:{handle}", [handle]
     last_page = await session.scalar(
         select(IncidentEvent)
         .where(IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "page")
