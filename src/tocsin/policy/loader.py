@@ -37,7 +37,11 @@ class PolicyProblem:
         return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
 
 
-class _Loader(yaml.SafeLoader):
+#: libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
     """SafeLoader with YAML 1.2 scalars: ``18:00`` stays text, ``no`` is not ``False``."""
 
 

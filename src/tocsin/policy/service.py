@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,10 +17,22 @@ from tocsin.policy.loader import load_policy_text
 from tocsin.policy.models import PolicyVersion
 from tocsin.policy.schema import Policy
 
+#: Parsed policies by checksum: a stored version is parsed once per process.
+_PARSED: dict[str, Policy] = {}
 
-@lru_cache(maxsize=64)
+
 def _parsed(checksum: str, content: str) -> Policy:
-    return load_policy_text(content, f"policy@{checksum[:8]}")
+    policy = _PARSED.get(checksum)
+    if policy is None:
+        policy = _remember(checksum, load_policy_text(content, f"policy@{checksum[:8]}"))
+    return policy
+
+
+def _remember(checksum: str, policy: Policy) -> Policy:
+    if len(_PARSED) >= 64:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[checksum] = policy
+    return policy
 
 
 def policy_of(version: PolicyVersion) -> Policy:
@@ -77,6 +88,7 @@ async def apply(
     require_admin(actor, "applying a policy")
     policy = load_policy_text(content, source)
     checksum = hashlib.sha256(content.encode()).hexdigest()
+    _remember(checksum, policy)
     latest = await session.scalar(
         select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
     )
