@@ -13,6 +13,7 @@ from tocsin.incidents.models import (
     IncidentRole,
 )
 from tocsin.jobs.models import Job
+from tocsin.notify.models import Notification, NotificationAttempt
 from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
 
@@ -31,6 +32,8 @@ __all__ = [
     "IncidentParticipant",
     "IncidentRole",
     "Job",
+    "Notification",
+    "NotificationAttempt",
     "PolicyVersion",
     "ScheduleOverride",
     "Team",

@@ -42,6 +42,7 @@ def check_references(policy: Policy) -> list[Problem]:
         ("root_causes", "key"),
         ("schedules", "key"),
         ("escalation", "key"),
+        ("channels", "key"),
     ):
         problems.extend(_duplicates(getattr(policy, section), attr, section))
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tocsin.policy.calendar import BusinessCalendar
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
+from tocsin.policy.schema_notify import ChannelSpec
 from tocsin.policy.schema_oncall import ScheduleSpec
 from tocsin.policy.types import WEEKDAYS, Duration, Flag, Slug, Stage, Strict, Weekday
 
@@ -223,6 +224,7 @@ class Policy(Strict):
     schedules: list[ScheduleSpec] = []
     escalation: list[Ladder] = []
     reminders: Reminders = Reminders()
+    channels: list[ChannelSpec] = []
 
     def severity(self, key: str) -> Severity | None:
         return next((s for s in self.severities if s.key == key), None)

@@ -1,0 +1,224 @@
+"""The outbox end to end: queue in a transaction, deliver with the real job engine to real
+local servers (SMTP and HTTP), under a virtual clock, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from tests.conftest import apply_policy
+from tests.notify.servers import http_receiver, smtp_server
+
+from tocsin.auth.actor import SYSTEM
+from tocsin.clock import VirtualClock
+from tocsin.context import Context
+from tocsin.errors import InvalidInput
+from tocsin.incidents import schemas
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident, IncidentEvent
+from tocsin.jobs.models import Job
+from tocsin.jobs.registry import load_handlers
+from tocsin.notify import service as notify
+from tocsin.notify.models import Notification
+from tocsin.policy.schema_notify import EmailChannel, WebhookChannel
+from tocsin.simulate.runner import run_until
+
+SECRET = "s3cret-signing-key-do-not-log"
+
+
+@pytest.fixture
+async def engine(ctx: Context) -> Context:
+    load_handlers()
+    await apply_policy(ctx)
+    return ctx
+
+
+async def declare(ctx: Context) -> str:
+    async with ctx.db.write() as session:
+        data = schemas.DeclareIn(title="Checkout down", severity="SEV3")
+        return (await incidents.declare(session, SYSTEM, data, clock=ctx.clock)).ref
+
+
+async def queue(
+    ctx: Context,
+    channel: EmailChannel | WebhookChannel,
+    ref: str | None,
+    key: str = "k1",
+    html: str | None = None,
+) -> int:
+    async with ctx.db.write() as session:
+        incident = None
+        if ref is not None:
+            incident = await session.scalar(select(Incident).where(Incident.ref == ref))
+        row = await notify.queue(
+            session,
+            channel=channel,
+            recipient="oncall@example.com",
+            subject="Incident declared: Checkout down",
+            text="Checkout is down.\nWe are on it.",
+            html=html,
+            incident=incident,
+            idempotency_key=key,
+            clock=ctx.clock,
+        )
+        return row.id
+
+
+async def run_for(ctx: Context, delta: timedelta) -> None:
+    assert isinstance(ctx.clock, VirtualClock)
+    await run_until(ctx.db, ctx.clock, ctx.clock.now() + delta)
+
+
+async def row_of(ctx: Context, notification_id: int) -> Notification:
+    async with ctx.db.read() as session:
+        row = await session.get(Notification, notification_id)
+        assert row is not None
+        return row
+
+
+async def notification_events(ctx: Context) -> list[IncidentEvent]:
+    async with ctx.db.read() as session:
+        query = select(IncidentEvent).where(IncidentEvent.kind == "notification")
+        return list((await session.scalars(query.order_by(IncidentEvent.id))).all())
+
+
+def webhook(url: str) -> WebhookChannel:
+    return WebhookChannel(key="ops-hook", type="webhook", url=url, secret_env="TOCSIN_TEST_HOOK")
+
+
+async def test_email_reaches_a_real_smtp_server(engine: Context) -> None:
+    ref = await declare(engine)
+    with smtp_server() as (port, inbox):
+        channel = EmailChannel.model_validate(
+            {
+                "key": "mail",
+                "type": "email",
+                "host": "127.0.0.1",
+                "port": port,
+                "tls": "none",
+                "from": "tocsin@example.com",
+            }
+        )
+        nid = await queue(engine, channel, ref, html="<p>Checkout is <b>down</b>.</p>")
+        await run_for(engine, timedelta(minutes=1))
+    assert len(inbox.messages) == 1
+    mail = inbox.messages[0]
+    assert inbox.envelopes[0] == ("tocsin@example.com", ["oncall@example.com"])
+    assert mail["Subject"] == "Incident declared: Checkout down"
+    assert mail["X-Tocsin-Incident"] == ref
+    plain = mail.get_body(preferencelist=("plain",))
+    html = mail.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().replace("\r\n", "\n").strip() == "Checkout is down.\nWe are on it."
+    assert "<b>down</b>" in html.get_content()
+    row = await row_of(engine, nid)
+    assert (row.status, row.attempts) == ("delivered", 1)
+    assert row.provider_reply and "250" in row.provider_reply
+    [event] = await notification_events(engine)
+    assert event.actor == "engine"
+    assert event.data["after"]["notification"]["status"] == "delivered"
+
+
+async def test_webhook_fails_three_times_then_arrives_once_signed(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    with http_receiver(503, 503, 503, 200) as receiver:
+        nid = await queue(engine, webhook(receiver.url), ref)
+        await run_for(engine, timedelta(minutes=30))
+    assert len(receiver.requests) == 4
+    statuses_seen = receiver.script[: len(receiver.requests)]
+    assert statuses_seen.count(200) == 1  # received (and accepted) exactly once
+    for request in receiver.requests:
+        stamp = request.headers["x-tocsin-timestamp"]
+        expected = hmac.new(SECRET.encode(), f"{stamp}.".encode() + request.body, hashlib.sha256)
+        assert request.headers["x-tocsin-signature"] == f"sha256={expected.hexdigest()}"
+        assert request.headers["x-tocsin-idempotency-key"] == "k1"
+    body = json.loads(receiver.requests[-1].body)
+    assert body["subject"] == "Incident declared: Checkout down"
+    assert body["incident"] == ref
+    row = await row_of(engine, nid)
+    assert (row.status, row.attempts) == ("delivered", 4)
+    async with engine.db.read() as session:
+        outcomes = [a.outcome for a in await notify.attempts_of(session, nid)]
+        times = [a.at for a in await notify.attempts_of(session, nid)]
+    assert outcomes == ["temporary", "temporary", "temporary", "ok"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert all(gap >= timedelta(seconds=5) for gap in gaps)  # backoff, not a busy loop
+    assert gaps[2] > gaps[0]  # exponential
+    [event] = await notification_events(engine)
+    assert "Delivered webhook" in event.summary
+    # The signing secret is nowhere: not on the row, not on the timeline.
+    everything = json.dumps(
+        [row.payload, row.provider_reply, row.last_error, event.summary, event.data]
+    )
+    assert SECRET not in everything
+
+
+async def test_a_400_stops_at_once_and_shows_on_the_timeline(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    with http_receiver(400) as receiver:
+        nid = await queue(engine, webhook(receiver.url), ref)
+        await run_for(engine, timedelta(hours=2))
+    assert len(receiver.requests) == 1
+    row = await row_of(engine, nid)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error and "400" in row.last_error
+    async with engine.db.read() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == "notify.deliver", Job.status == "pending")
+        )
+    assert pending == 0
+    [event] = await notification_events(engine)
+    assert event.summary.startswith("Failed to deliver webhook")
+    assert event.data["after"]["notification"]["status"] == "failed"
+
+
+async def test_a_missing_secret_is_a_permanent_failure(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TOCSIN_TEST_HOOK", raising=False)
+    with http_receiver(200) as receiver:
+        nid = await queue(engine, webhook(receiver.url), None)
+        await run_for(engine, timedelta(minutes=5))
+    assert receiver.requests == []
+    row = await row_of(engine, nid)
+    assert row.status == "failed"
+    assert row.last_error == "environment variable TOCSIN_TEST_HOOK is not set"
+
+
+async def test_one_idempotency_key_delivers_once(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    with http_receiver(200) as receiver:
+        first = await queue(engine, webhook(receiver.url), ref, key="declared:1")
+        second = await queue(engine, webhook(receiver.url), ref, key="declared:1")
+        await run_for(engine, timedelta(minutes=5))
+        third = await queue(engine, webhook(receiver.url), ref, key="declared:1")
+        await run_for(engine, timedelta(minutes=5))
+    assert first == second == third
+    assert len(receiver.requests) == 1
+    async with engine.db.read() as session:
+        count = await session.scalar(select(func.count()).select_from(Notification))
+        jobs = await session.scalar(
+            select(func.count()).select_from(Job).where(Job.kind == "notify.deliver")
+        )
+    assert (count, jobs) == (1, 1)
+
+
+async def test_queue_refuses_an_empty_key(engine: Context) -> None:
+    with pytest.raises(InvalidInput):
+        await queue(engine, webhook("http://127.0.0.1:9/hook"), None, key="")
