@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 def free_port() -> int:
@@ -23,11 +24,18 @@ def free_port() -> int:
 
 
 class _Inbox:
-    def __init__(self) -> None:
+    def __init__(self, replies: tuple[str, ...] = ()) -> None:
+        #: The answer to each DATA in turn (then 250); a 4xx or 5xx keeps no message.
+        self.replies = list(replies)
+        self.logins: list[tuple[bytes, bytes]] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.replies:
+            reply = self.replies.pop(0)
+            if not reply.startswith("2"):
+                return reply
         mail = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(mail, EmailMessage)
         self.messages.append(mail)
@@ -36,10 +44,30 @@ class _Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, _Inbox]]:
-    inbox = _Inbox()
+def smtp_server(
+    *replies: str, login: tuple[str, str] | None = None
+) -> Iterator[tuple[int, _Inbox]]:
+    """A real SMTP server on a free port; with ``login``, AUTH is required (over plain
+    TCP, as this test server has no certificate)."""
+    inbox = _Inbox(replies)
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    options: dict[str, Any] = {}
+    if login is not None:
+        wanted = (login[0].encode(), login[1].encode())
+
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+        ) -> AuthResult:
+            pair = (bytes(data.login), bytes(data.password))
+            inbox.logins.append(pair)
+            return AuthResult(success=pair == wanted)
+
+        options = {
+            "authenticator": authenticate,
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield port, inbox

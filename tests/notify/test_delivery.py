@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import apply_policy
-from tests.notify.servers import http_receiver, smtp_server
+from tests.notify.servers import free_port, http_receiver, smtp_server
 
 from tocsin.auth.actor import SYSTEM
 from tocsin.clock import VirtualClock
@@ -222,3 +222,48 @@ async def test_one_idempotency_key_delivers_once(
 async def test_queue_refuses_an_empty_key(engine: Context) -> None:
     with pytest.raises(InvalidInput):
         await queue(engine, webhook("http://127.0.0.1:9/hook"), None, key="")
+
+
+def mail_channel(port: int, **extra: str) -> EmailChannel:
+    settings = {"key": "mail", "type": "email", "host": "127.0.0.1", "port": port, "tls": "none"}
+    return EmailChannel.model_validate({**settings, "from": "tocsin@example.com", **extra})
+
+
+# The test server has no certificate, so AUTH travels over plain TCP here.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+async def test_smtp_login_with_the_password_from_the_environment(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOCSIN_TEST_SMTP_PASSWORD", SECRET)
+    with smtp_server(login=("tocsin", SECRET)) as (port, inbox):
+        channel = mail_channel(port, username="tocsin", password_env="TOCSIN_TEST_SMTP_PASSWORD")
+        nid = await queue(engine, channel, None)
+        await run_for(engine, timedelta(minutes=1))
+    assert inbox.logins == [(b"tocsin", SECRET.encode())]
+    assert len(inbox.messages) == 1
+    row = await row_of(engine, nid)
+    assert row.status == "delivered"
+    assert SECRET not in json.dumps([row.payload, row.provider_reply, row.last_error])
+
+
+async def test_smtp_4xx_is_retried_and_5xx_is_final(engine: Context) -> None:
+    with smtp_server("451 4.3.0 try later", "250 ok", "550 5.1.1 no such user") as (port, inbox):
+        first = await queue(engine, mail_channel(port), None, key="a")
+        await run_for(engine, timedelta(minutes=5))
+        second = await queue(engine, mail_channel(port), None, key="b")
+        await run_for(engine, timedelta(minutes=5))
+    assert len(inbox.messages) == 1
+    delivered, failed = await row_of(engine, first), await row_of(engine, second)
+    assert (delivered.status, delivered.attempts) == ("delivered", 2)
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.last_error == "SMTP 550 5.1.1 no such user"
+
+
+async def test_an_unreachable_server_is_retried_then_given_up(engine: Context) -> None:
+    nid = await queue(engine, mail_channel(free_port()), None)
+    await run_for(engine, timedelta(days=1))
+    row = await row_of(engine, nid)
+    assert (row.status, row.attempts) == ("failed", notify.MAX_ATTEMPTS)
+    async with engine.db.read() as session:
+        outcomes = [a.outcome for a in await notify.attempts_of(session, nid)]
+    assert outcomes == ["temporary"] * notify.MAX_ATTEMPTS
