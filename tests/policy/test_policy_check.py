@@ -229,7 +229,7 @@ def test_the_base_policy_is_valid(tmp_path: Path) -> None:
     path.write_text(BASE, encoding="utf-8")
     result = check(str(path))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{path}: OK (2 severities, 1 roles, 1 checklists)\n"
+    assert result.stdout == f"{path}: OK (2 severities, 1 role, 1 checklist)\n"
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import typer
 from tocsin.cli.common import JsonOpt, api
 from tocsin.cli.output import emit_json, table, when
 from tocsin.policy.loader import parse_policy
+from tocsin.policy.schema import Policy
 
 app = typer.Typer(
     help="Check, apply and show the policy (how your organisation responds).", no_args_is_help=True
@@ -40,9 +41,7 @@ def check(
         )
         if not as_json:
             if policy is not None:
-                typer.echo(
-                    f"{path}: OK ({len(policy.severities)} severities, {len(policy.roles)} roles, {len(policy.checklists)} checklists)"
-                )
+                typer.echo(f"{path}: OK ({_summary(policy)})")
             for problem in problems:
                 typer.echo(str(problem), err=True)
     if as_json:
@@ -93,3 +92,17 @@ def show(
             f"# policy version {result['version']}, applied {when(result['applied_at'])} by {result['applied_by']}"
         )
         typer.echo(result["content"], nl=False)
+
+
+def _summary(policy: Policy) -> str:
+    """``4 severities, 10 roles, 30 checklists`` and the schedules and ladders, if any."""
+    counts = [
+        (len(policy.severities), "severity", "severities"),
+        (len(policy.roles), "role", "roles"),
+        (len(policy.checklists), "checklist", "checklists"),
+        (len(policy.schedules), "schedule", "schedules"),
+        (len(policy.escalation), "escalation ladder", "escalation ladders"),
+    ]
+    return ", ".join(
+        f"{n} {one if n == 1 else many}" for i, (n, one, many) in enumerate(counts) if n or i < 3
+    )
