@@ -10,6 +10,7 @@ from tocsin.simulate.scenario import load_scenario
 POLICIES = Path(__file__).resolve().parent.parent.parent / "examples" / "policies"
 SEED = {
     0: POLICIES / "seed-000-arabisch-online-leren.yaml",
+    1: POLICIES / "seed-001-incident-response-procedures.yaml",
     2: POLICIES / "seed-002-incident-response-runbook.yaml",
     3: POLICIES / "seed-003-incident-response-procedures.yaml",
     4: POLICIES / "seed-004-incident-response.yaml",
@@ -185,4 +186,31 @@ until: 2h
         ("+60m", "reminder", "role:communications-coordinator", ["comms"]),  # hourly update due
         ("+120m", "page", "role:cto-vp-engineering", ["cto"]),
         ("+120m", "reminder", "role:communications-coordinator", ["comms"]),
+    ]
+
+
+async def test_seed_001_team_notification_by_severity() -> None:
+    p0 = await run(
+        1,
+        "start: 2026-02-17T14:00:00+01:00\n"
+        "events:\n  - {at: 0m, declare: {severity: P0, title: Platform plat}}\nuntil: 30m\n",
+        "page",
+    )
+    assert p0 == [
+        (
+            "+0m",
+            "page",
+            "team:primary-response-team",
+            ["team-lead", "technical-lead", "security-lead", "communications-lead"],
+        )
+    ]
+    p1 = await run(
+        1,
+        "start: 2026-02-17T14:00:00+01:00\n"
+        "events:\n  - {at: 0m, declare: {severity: P1, title: Login traag}}\nuntil: 30m\n",
+        "page",
+    )
+    assert p1 == [
+        ("+0m", "page", "role:technical-lead", ["technical-lead"]),
+        ("+15m", "page", "role:team-lead", ["team-lead"]),
     ]
