@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     #: Seconds SQLite waits for a lock before giving up.
     sqlite_busy_timeout: float = 30.0
+    #: SQLite's durability: NORMAL (the default: WAL, no fsync per commit) or FULL; OFF only
+    #: for throwaway databases such as ``tocsin simulate``'s.
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "NORMAL"
     #: Extra modules whose job handlers workers load (``tocsin.handlers`` always is):
     #: ``TOCSIN_HANDLER_MODULES=a.b,c.d`` or a JSON list.
     handler_modules: Annotated[list[str], NoDecode] = []

@@ -17,7 +17,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from tocsin.audit import service as audit
 from tocsin.auth.actor import SYSTEM, Actor
 from tocsin.auth.permissions import require_admin
 from tocsin.clock import Clock
+from tocsin.db import UTCDateTime
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.jobs import wake
 from tocsin.jobs.models import Job
@@ -208,11 +209,14 @@ async def fail(
 
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the next job becomes claimable: a worker sleeps until then (or a wake-up)."""
-    pending = select(func.min(Job.due_at)).where(Job.status == "pending")
-    leased = select(func.min(Job.locked_until)).where(Job.status == "running")
-    times = [
-        t for t in (await session.scalar(pending), await session.scalar(leased)) if t is not None
-    ]
+    pending = select(func.min(Job.due_at)).where(Job.status == "pending").scalar_subquery()
+    leased = select(func.min(Job.locked_until)).where(Job.status == "running").scalar_subquery()
+    row = (
+        await session.execute(
+            select(type_coerce(pending, UTCDateTime()), type_coerce(leased, UTCDateTime()))
+        )
+    ).one()
+    times = [t for t in row if t is not None]
     return min(times) if times else None
 
 

@@ -7,6 +7,7 @@ read back from the incident's timeline, so it is exactly what the engine did.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,8 +68,12 @@ async def simulate(
 ) -> list[Effect]:
     """Every effect of ``scenario`` under the policy, in time order."""
     load_handlers()
-    with tempfile.TemporaryDirectory(prefix="tocsin-simulate-") as tmp:
-        db = Database(Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'simulate.db'}"))
+    # In memory where the system offers a RAM file system, and never synced: it is thrown away.
+    ram = Path("/dev/shm")
+    where = str(ram) if ram.is_dir() and os.access(ram, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="tocsin-simulate-", dir=where) as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'simulate.db'}"
+        db = Database(Settings(database_url=url, sqlite_synchronous="OFF"))
         try:
             await upgrade(db.write_engine)
             return await _run(db, policy_text, scenario, source)
