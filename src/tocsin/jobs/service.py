@@ -123,10 +123,11 @@ async def schedule(
             "payload": statement.excluded.payload,
             "due_at": statement.excluded.due_at,
         },
-    ).returning(Job.id)
-    job_id = (await session.execute(statement)).scalar_one()
+    ).returning(Job)
+    options = {"populate_existing": True}
+    job: Job = (await session.scalars(statement, execution_options=options)).one()
     await wake.mark(session)
-    return await _load(session, job_id)
+    return job
 
 
 async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None = None) -> bool:

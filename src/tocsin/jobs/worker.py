@@ -127,18 +127,16 @@ async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bo
         async with db.write() as session:
             # Done, if still ours: on PostgreSQL this row lock also keeps every other
             # worker's claim away until the handler's transaction ends.
-            still_ours = await session.scalar(
+            job = await session.scalar(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running", Job.locked_by == worker_id)
                 .values(status="done", finished_at=clock.now(), locked_by=None, locked_until=None)
-                .returning(Job.id)
-                .execution_options(synchronize_session=False)
+                .returning(Job)
+                .execution_options(synchronize_session=False, populate_existing=True)
             )
-            if still_ours is None:
+            if job is None:
                 log.info("job %s: lease lost to another worker; skipped", job_id)
                 return False
-            job = await session.get(Job, job_id, populate_existing=True)
-            assert job is not None
             if job.attempts > job.max_attempts:
                 # Claimed again after its lease ran out on the last attempt: a job that
                 # kills its worker must not do so forever.
