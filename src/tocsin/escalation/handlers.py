@@ -62,7 +62,7 @@ async def fire_step(session: AsyncSession, job: Job, clock: Clock) -> None:
     )
     if won.rowcount != 1:  # type: ignore[attr-defined]
         return
-    _, policy = await policies.current(session)
+    policy = await policies.current_policy(session)
     now = clock.now()
     marker = {"step": row.id, "due_at": row.due_at.isoformat()}
     if step.page is not None or step.notify is not None:
@@ -238,7 +238,7 @@ async def sla_timer(session: AsyncSession, job: Job, clock: Clock) -> None:
         return
     if not await once(session, incident, f"sla:{target}:{phase}:{due_text}", clock=clock):
         return
-    _, policy = await policies.current(session)
+    policy = await policies.current_policy(session)
     own = await service.incident_policy(session, incident)
     due = datetime.fromisoformat(due_text)
     if phase == "warning":
@@ -303,7 +303,7 @@ async def cadence(session: AsyncSession, job: Job, clock: Clock) -> None:
     if missed >= 1 and await once(
         session, incident, f"cadence:{last.isoformat()}:{missed}", clock=clock
     ):
-        _, policy = await policies.current(session)
+        policy = await policies.current_policy(session)
         ago = format_timedelta(now - last)
         reason = f"status update due every {format_timedelta(every)}; last one {ago} ago"
         who, people = "", []

@@ -35,7 +35,7 @@ UPDATE_KINDS = ("update", "status", "declared")
 
 
 async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
-    return policies.policy_of(await policies.get_version(session, incident.policy_version_id))
+    return await policies.policy_by_id(session, incident.policy_version_id)
 
 
 def _closed(incident: Incident) -> bool:

@@ -57,6 +57,29 @@ async def current(session: AsyncSession) -> tuple[PolicyVersion, Policy]:
     return version, policy_of(version)
 
 
+async def current_policy(session: AsyncSession) -> Policy:
+    """The current policy, reading its text only when this process has not parsed it yet
+    (the engine asks on every job, and a policy file runs to tens of kilobytes)."""
+    latest = select(PolicyVersion.id).order_by(PolicyVersion.version.desc()).limit(1)
+    version_id = await session.scalar(latest)
+    if version_id is None:
+        await current_version(session)  # raises the "no policy yet" error
+    return await policy_by_id(session, int(version_id or 0))
+
+
+async def policy_by_id(session: AsyncSession, version_id: int) -> Policy:
+    """The parsed policy of one version (an incident's), by the same cache."""
+    checksum = await session.scalar(
+        select(PolicyVersion.checksum).where(PolicyVersion.id == version_id)
+    )
+    if checksum is None:
+        raise NotFound(f"no policy version with id {version_id}")
+    cached = _PARSED.get(checksum)
+    if cached is not None:
+        return cached
+    return policy_of(await get_version(session, version_id))
+
+
 async def get_version(session: AsyncSession, version_id: int) -> PolicyVersion:
     version = await session.get(PolicyVersion, version_id)
     if version is None:
