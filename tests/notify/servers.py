@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -119,6 +120,59 @@ def http_receiver(*script: int) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     holder.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", answers))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield holder[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@dataclass
+class Answering:
+    """Answers each POST with the next ``(status, JSON document)`` of ``script`` (then the
+    last one, forever); ``base`` is the server's root URL, without a trailing slash."""
+
+    base: str
+    script: list[tuple[int, Any]]
+    requests: list[Received] = field(default_factory=list)
+
+
+@contextmanager
+def json_receiver(
+    *script: tuple[int, Any], reply: Callable[[Received, int], Any] | None = None
+) -> Iterator[Answering]:
+    """An HTTP receiver speaking a provider's JSON: each answer is ``script``'s document,
+    or, where that is ``None``, what ``reply(request, index)`` makes (a fresh Slack ``ts``)."""
+    answers = list(script) or [(200, {"ok": True})]
+    lock = threading.Lock()
+    holder: list[Answering] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            with lock:
+                receiver = holder[0]
+                index = len(receiver.requests)
+                receiver.requests.append(request)
+                status, document = answers[min(index, len(answers) - 1)]
+            if reply is not None and document is None:
+                document = reply(request, index)
+            payload = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder.append(Answering(f"http://127.0.0.1:{server.server_address[1]}", answers))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

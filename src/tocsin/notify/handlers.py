@@ -21,6 +21,7 @@ drop the repeat.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.actor import ENGINE
@@ -32,6 +33,9 @@ from tocsin.jobs.models import Job
 from tocsin.jobs.registry import handler
 from tocsin.notify.channels import Channel, DeliveryError, Message, PermanentFailure, spec_from_dict
 from tocsin.notify.channels.email import EmailSender
+from tocsin.notify.channels.slack import SlackSender, thread_of
+from tocsin.notify.channels.sms import SmsSender
+from tocsin.notify.channels.teams import TeamsSender
 from tocsin.notify.channels.webhook import WebhookSender
 from tocsin.notify.models import Notification, NotificationAttempt
 from tocsin.notify.service import DELIVER, MAX_ATTEMPTS, job_key
@@ -39,12 +43,42 @@ from tocsin.notify.service import DELIVER, MAX_ATTEMPTS, job_key
 
 def channel_for(row: Notification, clock: Clock) -> Channel:
     spec = spec_from_dict(row.payload["channel"])
-    if spec.type == "email":
-        return EmailSender(spec, clock=clock)
-    return WebhookSender(spec, clock=clock)
+    match spec.type:
+        case "email":
+            return EmailSender(spec, clock=clock)
+        case "webhook":
+            return WebhookSender(spec, clock=clock)
+        case "slack":
+            return SlackSender(spec)
+        case "teams":
+            return TeamsSender(spec)
+        case "sms":
+            return SmsSender(spec)
 
 
-def message_of(row: Notification) -> Message:
+async def thread_for(session: AsyncSession, row: Notification) -> dict[str, str] | None:
+    """For Slack: the thread of the incident's first delivered message on this channel."""
+    if row.channel_kind != "slack" or row.incident_id is None:
+        return None
+    query = (
+        select(Notification)
+        .where(
+            Notification.incident_id == row.incident_id,
+            Notification.channel_key == row.channel_key,
+            Notification.channel_kind == "slack",
+            Notification.status == "delivered",
+            Notification.id != row.id,
+        )
+        .order_by(Notification.delivered_at, Notification.id)
+    )
+    for earlier in (await session.scalars(query)).all():
+        thread = earlier.payload.get("thread") or thread_of(earlier.provider_reply)
+        if isinstance(thread, dict):
+            return {"channel": str(thread["channel"]), "ts": str(thread["ts"])}
+    return None
+
+
+def message_of(row: Notification, thread: dict[str, str] | None = None) -> Message:
     return Message(
         id=row.id,
         idempotency_key=row.idempotency_key,
@@ -54,6 +88,7 @@ def message_of(row: Notification) -> Message:
         html=row.body_html,
         incident=row.payload.get("incident"),
         data=row.payload.get("data") or {},
+        thread=thread,
     )
 
 
@@ -67,8 +102,9 @@ async def deliver(session: AsyncSession, job: Job, clock: Clock) -> None:
     row.status = "sending"
     row.attempts += 1
     await session.flush()
+    thread = await thread_for(session, row)
     try:
-        reply = await channel_for(row, clock).send(message_of(row))
+        reply = await channel_for(row, clock).send(message_of(row, thread))
     except DeliveryError as exc:
         permanent = isinstance(exc, PermanentFailure)
         await _attempt(session, row, "permanent" if permanent else "temporary", exc.message, clock)
@@ -91,6 +127,11 @@ async def deliver(session: AsyncSession, job: Job, clock: Clock) -> None:
         return
     await _attempt(session, row, "ok", reply, clock)
     row.provider_reply = reply[-4000:]
+    if row.channel_kind == "slack":
+        # The thread this message belongs to (its own ``ts`` when it started one), so the
+        # incident's later messages on this channel can reply in it.
+        started = thread_of(reply)
+        row.payload = {**row.payload, "thread": thread or started}
     row.delivered_at = clock.now()
     await _final(session, row, "delivered", reply, clock)
 

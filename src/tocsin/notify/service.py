@@ -20,7 +20,7 @@ from tocsin.incidents.models import Incident
 from tocsin.jobs import service as jobs
 from tocsin.notify.models import Notification, NotificationAttempt
 from tocsin.policy.schema import Policy
-from tocsin.policy.schema_notify import EmailChannel, WebhookChannel
+from tocsin.policy.schema_notify import AnyChannel
 
 DELIVER = "notify.deliver"
 #: Tries before a notification that keeps failing temporarily is given up as failed.
@@ -31,7 +31,7 @@ def job_key(notification_id: int) -> str:
     return f"notify:{notification_id}"
 
 
-def channel(policy: Policy, key: str) -> EmailChannel | WebhookChannel:
+def channel(policy: Policy, key: str) -> AnyChannel:
     """The policy's channel ``key``."""
     found = next((c for c in policy.channels if c.key == key), None)
     if found is None:
@@ -43,7 +43,7 @@ def channel(policy: Policy, key: str) -> EmailChannel | WebhookChannel:
 async def queue(
     session: AsyncSession,
     *,
-    channel: EmailChannel | WebhookChannel,
+    channel: AnyChannel,
     recipient: str,
     subject: str,
     text: str,

@@ -1,8 +1,10 @@
-"""The ``channels:`` section: where Tocsin's messages go (e-mail over SMTP, webhooks).
+"""The ``channels:`` section: where Tocsin's messages go (e-mail over SMTP, webhooks,
+Slack, Microsoft Teams, SMS through a Twilio-compatible API).
 
 Secrets are never written in the policy: a channel names the environment variable that
-holds its SMTP password or webhook signing secret (``password_env``, ``secret_env``), and
-the delivery worker reads it at send time. Pure data; delivery is :mod:`tocsin.notify`.
+holds its SMTP password, webhook signing secret, Slack token, Teams webhook URL or SMS auth
+token (``password_env``, ``secret_env``, ``token_env``, ``url_env``, ``auth_token_env``),
+and the delivery worker reads it at send time. Pure data; delivery is :mod:`tocsin.notify`.
 """
 
 from __future__ import annotations
@@ -54,4 +56,40 @@ class WebhookChannel(Strict):
     timeout: float = Field(10.0, gt=0, le=120)
 
 
-ChannelSpec = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+class SlackChannel(Strict):
+    """Slack ``chat.postMessage`` (``slack_sdk``); follow-ups for an incident go into the
+    thread of its first message on this channel."""
+
+    key: Slug
+    type: Literal["slack"]
+    token_env: EnvName
+    channel: str = Field(min_length=1, max_length=200)
+    base_url: str = Field("https://slack.com/api/", pattern=r"^https?://\S+$")
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
+class TeamsChannel(Strict):
+    """A Microsoft Teams incoming webhook; its URL is a secret, so only ``url_env`` names it."""
+
+    key: Slug
+    type: Literal["teams"]
+    url_env: EnvName
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
+class SmsChannel(Strict):
+    """SMS through a Twilio-compatible REST API (HTTP basic auth: account SID and token)."""
+
+    key: Slug
+    type: Literal["sms"]
+    base_url: str = Field("https://api.twilio.com", pattern=r"^https?://\S+$")
+    account_sid: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    auth_token_env: EnvName
+    from_: str = Field(alias="from", min_length=1, max_length=64)
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
+#: Any one channel's settings.
+AnyChannel = EmailChannel | WebhookChannel | SlackChannel | TeamsChannel | SmsChannel
+
+ChannelSpec = Annotated[AnyChannel, Field(discriminator="type")]

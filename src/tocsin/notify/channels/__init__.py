@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 
 from tocsin.errors import TocsinError
-from tocsin.policy.schema_notify import ChannelSpec, EmailChannel, WebhookChannel
+from tocsin.policy.schema_notify import AnyChannel, ChannelSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class Message:
     html: str | None = None
     incident: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    #: Where a provider with threads should file this message (Slack: the channel and
+    #: ``ts`` of the incident's first message there), or ``None`` to start afresh.
+    thread: dict[str, str] | None = None
 
 
 class DeliveryError(TocsinError):
@@ -60,7 +63,7 @@ class Channel(Protocol):
 _SPEC: TypeAdapter[ChannelSpec] = TypeAdapter(ChannelSpec)
 
 
-def spec_from_dict(data: Mapping[str, Any]) -> EmailChannel | WebhookChannel:
+def spec_from_dict(data: Mapping[str, Any]) -> AnyChannel:
     """A channel's settings as stored with a notification, back as a spec."""
     return _SPEC.validate_python(dict(data))
 

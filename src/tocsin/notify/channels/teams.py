@@ -1,0 +1,67 @@
+"""Microsoft Teams incoming webhooks (httpx): a simple MessageCard POSTed as JSON.
+
+A Teams webhook URL is itself the credential, so the policy only names the environment
+variable holding it (``url_env``); the URL never appears in a reply or an error.
+429 and 5xx, timeouts and connection errors are temporary; other answers are permanent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret
+from tocsin.policy.schema_notify import TeamsChannel
+
+
+def card_of(message: Message) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": message.subject or message.text[:100],
+        "title": message.subject,
+        "text": message.text,
+    }
+    if message.incident:
+        card["sections"] = [{"facts": [{"name": "Incident", "value": message.incident}]}]
+    return card
+
+
+class TeamsSender:
+    def __init__(
+        self,
+        spec: TeamsChannel,
+        *,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.spec = spec
+        self.environ = environ
+        self.transport = transport
+
+    async def send(self, message: Message) -> str:
+        url = secret(self.spec.url_env, self.environ)
+        assert url is not None  # url_env is required
+        if not url.startswith(("https://", "http://")):
+            raise PermanentFailure(
+                f"environment variable {self.spec.url_env} does not hold an http(s) URL",
+                details={"environment_variable": self.spec.url_env},
+            )
+        headers = {"User-Agent": "Tocsin", "X-Tocsin-Idempotency-Key": message.idempotency_key}
+        try:
+            async with httpx.AsyncClient(
+                timeout=self.spec.timeout, transport=self.transport
+            ) as client:
+                answer = await client.post(url, json=card_of(message), headers=headers)
+        except httpx.TransportError as exc:  # never the exception's text: it may hold the URL
+            raise TemporaryFailure(f"Teams {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise PermanentFailure(f"Teams {type(exc).__name__}") from None
+        reply = f"HTTP {answer.status_code} {answer.text[:500]}".rstrip()
+        if answer.is_success:
+            return reply
+        if answer.status_code == 429 or answer.status_code >= 500:
+            raise TemporaryFailure(reply, details={"status": answer.status_code})
+        raise PermanentFailure(reply, details={"status": answer.status_code})
