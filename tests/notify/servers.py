@@ -92,44 +92,6 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
 
 
-@contextmanager
-def http_receiver(*script: int) -> Iterator[Receiver]:
-    answers = list(script) or [200]
-    lock = threading.Lock()
-    holder: list[Receiver] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with lock:
-                receiver = holder[0]
-                index = len(receiver.requests)
-                receiver.requests.append(
-                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                )
-                status = answers[min(index, len(answers) - 1)]
-            reply = b'{"ok": true}' if status < 300 else b'{"error": "nope"}'
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    holder.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", answers))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield holder[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @dataclass
 class Answering:
     """Answers each POST with the next ``(status, JSON document)`` of ``script`` (then the
@@ -181,3 +143,12 @@ def json_receiver(
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def http_receiver(*script: int) -> Iterator[Receiver]:
+    """A webhook receiver at ``/hook``: :func:`json_receiver` answering with statuses only."""
+    statuses = list(script) or [200]
+    documents = [(s, {"ok": True} if s < 300 else {"error": "nope"}) for s in statuses]
+    with json_receiver(*documents) as server:
+        yield Receiver(f"{server.base}/hook", statuses, server.requests)

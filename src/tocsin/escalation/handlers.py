@@ -196,14 +196,9 @@ async def responsible(
     if holders:
         role = holders[0][0]
         return f"role:{role}", [handle_of(policy, email) for r, email in holders if r == role]
-    acknowledger = (
-        await session.get(User, incident.acknowledged_by_id)
-        if incident.acknowledged_by_id
-        else None
-    )
-    if acknowledger is not None:
-        handle = handle_of(policy, acknowledger.email)
-        return f"user:{handle}", [handle]
+    acknowledged = await _user_target(session, policy, incident.acknowledged_by_id)
+    if acknowledged is not None:
+        return acknowledged
     last_page = await session.scalar(
         select(IncidentEvent)
         .where(IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "page")
@@ -213,11 +208,19 @@ async def responsible(
     if last_page is not None:
         effect = last_page.data.get("after", {}).get("effect", {})
         return str(effect.get("target")), list(effect.get("resolved_to", []))
-    declarer = await session.get(User, incident.declared_by_id) if incident.declared_by_id else None
-    if declarer is not None:
-        handle = handle_of(policy, declarer.email)
-        return f"user:{handle}", [handle]
-    return "channel:incident", []
+    declared = await _user_target(session, policy, incident.declared_by_id)
+    return declared or ("channel:incident", [])
+
+
+async def _user_target(
+    session: AsyncSession, policy: Policy, user_id: int | None
+) -> tuple[str, list[str]] | None:
+    """``("user:<handle>", [handle])`` for a user id, if there is that user."""
+    user = await session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        return None
+    handle = handle_of(policy, user.email)
+    return f"user:{handle}", [handle]
 
 
 def _local(policy: Policy, moment: datetime) -> str:
@@ -239,7 +242,7 @@ async def sla_timer(session: AsyncSession, job: Job, clock: Clock) -> None:
     if not await once(session, incident, f"sla:{target}:{phase}:{due_text}", clock=clock):
         return
     policy = await policies.current_policy(session)
-    own = await service.incident_policy(session, incident)
+    own = await policies.policy_by_id(session, incident.policy_version_id)
     due = datetime.fromisoformat(due_text)
     if phase == "warning":
         left = format_timedelta(max(due - clock.now(), timedelta(0)))
@@ -292,7 +295,7 @@ async def cadence(session: AsyncSession, job: Job, clock: Clock) -> None:
     incident = await _open_incident(session, job.payload["incident"])
     if incident is None:
         return
-    own = await service.incident_policy(session, incident)
+    own = await policies.policy_by_id(session, incident.policy_version_id)
     severity = own.severity(incident.severity)
     every = severity.update_every.time if severity and severity.update_every else None
     if every is None or every <= timedelta(0):

@@ -34,17 +34,13 @@ CADENCE_JOB = "escalation.cadence"
 UPDATE_KINDS = ("update", "status", "declared")
 
 
-async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
-    return await policies.policy_by_id(session, incident.policy_version_id)
-
-
 def _closed(incident: Incident) -> bool:
     return incident.status in ("resolved", "closed")
 
 
 async def sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:
     """Bring the incident's escalation and timers in line with its current state."""
-    policy = await incident_policy(session, incident)
+    policy = await policies.policy_by_id(session, incident.policy_version_id)
     escalation = await session.get(Escalation, incident.id)
     if _closed(incident):
         if escalation is not None and escalation.status == "active":

@@ -401,7 +401,8 @@ async def _escalation_sync(session: AsyncSession, incident: Incident, *, clock: 
 
 
 async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
-    return policies.policy_of(await policies.get_version(session, incident.policy_version_id))
+    """The policy version the incident started under (parsed once per process)."""
+    return await policies.policy_by_id(session, incident.policy_version_id)
 
 
 async def acknowledge(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> Incident:

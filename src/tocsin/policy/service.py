@@ -63,8 +63,8 @@ async def current_policy(session: AsyncSession) -> Policy:
     latest = select(PolicyVersion.id).order_by(PolicyVersion.version.desc()).limit(1)
     version_id = await session.scalar(latest)
     if version_id is None:
-        await current_version(session)  # raises the "no policy yet" error
-    return await policy_by_id(session, int(version_id or 0))
+        return (await current(session))[1]  # raises the "no policy yet" error
+    return await policy_by_id(session, version_id)
 
 
 async def policy_by_id(session: AsyncSession, version_id: int) -> Policy:
