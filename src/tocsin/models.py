@@ -1,7 +1,7 @@
 """Every table, imported in one place for Alembic and the migration check."""
 
 from tocsin.audit.models import AuditEntry
-from tocsin.auth.models import ApiToken, Team, TeamMember, User
+from tocsin.auth.models import ApiToken, InstanceKey, Team, TeamMember, User
 from tocsin.db import Base
 from tocsin.escalation.models import Escalation, EscalationMark, EscalationStep
 from tocsin.incidents.models import (
@@ -13,11 +13,12 @@ from tocsin.incidents.models import (
     IncidentRole,
 )
 from tocsin.jobs.models import Job
-from tocsin.notify.models import Notification, NotificationAttempt
+from tocsin.notify.models import AckToken, Notification, NotificationAttempt
 from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
 
 __all__ = [
+    "AckToken",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -31,6 +32,7 @@ __all__ = [
     "IncidentEvent",
     "IncidentParticipant",
     "IncidentRole",
+    "InstanceKey",
     "Job",
     "Notification",
     "NotificationAttempt",

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     #: Extra modules whose job handlers workers load (``tocsin.handlers`` always is):
     #: ``TOCSIN_HANDLER_MODULES=a.b,c.d`` or a JSON list.
     handler_modules: Annotated[list[str], NoDecode] = []
+    #: The address people reach this Tocsin at; acknowledge links in pages start with it.
+    public_url: str = "http://127.0.0.1:8080"
 
     @field_validator("handler_modules", mode="before")
     @classmethod

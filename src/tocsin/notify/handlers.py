@@ -54,6 +54,8 @@ def channel_for(row: Notification, clock: Clock) -> Channel:
             return TeamsSender(spec)
         case "sms":
             return SmsSender(spec)
+        case _:
+            raise PermanentFailure(f"channel type {spec.type!r} cannot send yet")
 
 
 async def thread_for(session: AsyncSession, row: Notification) -> dict[str, str] | None:

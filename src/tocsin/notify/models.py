@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db import Base, UTCDateTime
 
-#: pending → sending → delivered | failed (sending → pending again after a temporary error)
-STATUSES = ("pending", "sending", "delivered", "failed")
+#: pending → sending → delivered | failed (sending → pending again after a temporary error);
+#: ``held`` waits out a throttle, ``bundled`` went out inside a later message to the same
+#: contact method (``bundled_into_id``).
+STATUSES = ("pending", "held", "sending", "delivered", "failed", "bundled")
 OUTCOMES = ("ok", "temporary", "permanent")
 
 
@@ -24,7 +26,10 @@ class Notification(Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_incident_id", "incident_id"),)
+    __table_args__ = (
+        Index("ix_notifications_incident_id", "incident_id"),
+        Index("ix_notifications_contact", "channel_key", "recipient", "delivered_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), nullable=True)
@@ -44,6 +49,15 @@ class Notification(Base):
     provider_reply: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The person (handle) this message pages through one of their contact methods; such
+    #: messages are throttled per (channel, recipient).
+    person: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: While ``sending``: when the sender's claim runs out and another worker may try.
+    sending_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: A throttled message that went out inside this later one.
+    bundled_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id"), nullable=True
+    )
 
 
 class NotificationAttempt(Base):
@@ -58,3 +72,24 @@ class NotificationAttempt(Base):
     #: ok | temporary | permanent
     outcome: Mapped[str] = mapped_column(String(10))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AckToken(Base):
+    """What a page carries so its recipient can acknowledge from it: a signed link (the
+    signature covers this row's id and expiry) and a short SMS reply code. Single use:
+    ``used_at`` is set by one conditional UPDATE, so a reused link changes nothing."""
+
+    __tablename__ = "ack_tokens"
+    __table_args__ = (Index("ix_ack_tokens_recipient_code", "recipient", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    #: The person paged (handle) and the address the page went to (a phone for SMS codes).
+    person: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(500))
+    code: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: ``link`` or ``sms``.
+    used_via: Mapped[str | None] = mapped_column(String(20), nullable=True)

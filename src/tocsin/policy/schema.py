@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from tocsin.policy.calendar import BusinessCalendar
+from tocsin.policy.schema_comms import Comms, NotificationSettings, NotifyRule, TemplateSpec
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
 from tocsin.policy.schema_notify import ChannelSpec
 from tocsin.policy.schema_oncall import ScheduleSpec
@@ -153,7 +154,17 @@ class Checklist(Strict):
 
 class Contact(Strict):
     type: Literal[
-        "email", "phone", "sms", "voice", "slack", "teams", "webhook", "url", "chat", "other"
+        "email",
+        "phone",
+        "sms",
+        "voice",
+        "slack",
+        "teams",
+        "webhook",
+        "apprise",
+        "url",
+        "chat",
+        "other",
     ]
     value: str
     label: str = ""
@@ -178,6 +189,8 @@ class Person(Strict):
     timezone: str | None = None
     locale: Literal["en", "nl"] | None = None
     contacts: list[Contact] = []
+    #: Personal notification rules for pages; by default every contact at once.
+    notify: list[NotifyRule] = []
 
     @property
     def handle(self) -> str:
@@ -225,6 +238,9 @@ class Policy(Strict):
     escalation: list[Ladder] = []
     reminders: Reminders = Reminders()
     channels: list[ChannelSpec] = []
+    templates: list[TemplateSpec] = []
+    comms: Comms = Comms()
+    notifications: NotificationSettings = NotificationSettings()
 
     def severity(self, key: str) -> Severity | None:
         return next((s for s in self.severities if s.key == key), None)

@@ -89,7 +89,52 @@ class SmsChannel(Strict):
     timeout: float = Field(10.0, gt=0, le=120)
 
 
+class SlackWebhookChannel(Strict):
+    """A Slack incoming webhook (its URL is a secret: ``url_env``); no threads, no token."""
+
+    key: Slug
+    type: Literal["slack_webhook"]
+    url_env: EnvName
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
+class VoiceChannel(Strict):
+    """Phone calls through a Twilio-compatible REST API: the message is read out (TwiML
+    ``<Say>``) in ``language``."""
+
+    key: Slug
+    type: Literal["voice"]
+    base_url: str = Field("https://api.twilio.com", pattern=r"^https?://\S+$")
+    account_sid: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    auth_token_env: EnvName
+    from_: str = Field(alias="from", min_length=1, max_length=64)
+    language: str = Field("en-US", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
+class AppriseChannel(Strict):
+    """The long tail (Discord, Telegram, Mattermost, ntfy, Pushover, ...) through Apprise.
+
+    Apprise URLs carry their tokens, so the channel's own URLs come from ``urls_env``
+    (space- or comma-separated); a person's ``apprise`` contact is a URL of its own.
+    """
+
+    key: Slug
+    type: Literal["apprise"]
+    urls_env: EnvName | None = None
+    timeout: float = Field(10.0, gt=0, le=120)
+
+
 #: Any one channel's settings.
-AnyChannel = EmailChannel | WebhookChannel | SlackChannel | TeamsChannel | SmsChannel
+AnyChannel = (
+    EmailChannel
+    | WebhookChannel
+    | SlackChannel
+    | TeamsChannel
+    | SmsChannel
+    | SlackWebhookChannel
+    | VoiceChannel
+    | AppriseChannel
+)
 
 ChannelSpec = Annotated[AnyChannel, Field(discriminator="type")]
