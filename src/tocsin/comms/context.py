@@ -1,0 +1,132 @@
+"""The fields a template sees: an incident's real data as plain, display-ready values.
+
+``incident_context`` is the one place they are built, for previews, sends, routes and
+pages alike. Times are shown in the organisation's zone with the zone named
+(``2026-11-23 14:05 CET``); ``update`` holds what a sender supplies for this one message
+(progress, next steps, ETA, ...), which Tocsin cannot know by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.clock import Clock
+from tocsin.errors import InvalidInput
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident
+from tocsin.policy.schema import Policy
+
+#: What a sender may fill in for one message (``--set progress=...``); all optional.
+UPDATE_FIELDS = (
+    "status",
+    "progress",
+    "next_steps",
+    "eta",
+    "details",
+    "root_cause",
+    "resolution",
+    "summary",
+    "customer_impact",
+    "data_impact",
+    "actions_taken",
+    "preventive_measures",
+    "postmortem_date",
+    "workaround",
+    "vendor",
+    "reference",
+    "recipient_name",
+)
+
+
+def format_time(value: datetime | None, zone: str) -> str | None:
+    if value is None:
+        return None
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def format_duration(length: timedelta) -> str:
+    """``1 h 25 min``, ``12 min``, ``2 d 3 h``: what people write in an update."""
+    minutes = int(length.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
+    if days or hours:
+        parts[2] = f"{minutes} min" if minutes else ""
+    return " ".join(p for p in parts if p) or "0 min"
+
+
+def check_update_fields(update: Mapping[str, Any]) -> dict[str, str]:
+    """The sender's fields as strings; an unknown name is an error that lists the known."""
+    unknown = sorted(set(update) - set(UPDATE_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown update field(s) {', '.join(unknown)} (known: {', '.join(UPDATE_FIELDS)})",
+            details={"fields": unknown},
+        )
+    return {key: str(value) for key, value in update.items() if value is not None}
+
+
+async def incident_context(
+    session: AsyncSession,
+    policy: Policy,
+    incident: Incident,
+    *,
+    clock: Clock,
+    update: Mapping[str, Any] | None = None,
+    public_url: str = "",
+) -> dict[str, Any]:
+    """Everything a template may name, for ``incident`` as it is now."""
+    now = clock.now()
+    zone = policy.organization.timezone
+    out = await incidents.describe(session, incident, clock=clock)
+    severity = policy.severity(incident.severity)
+    itype = policy.incident_type(incident.type) if incident.type else None
+    names = {c.key: c.name for c in policy.components}
+    end = incident.resolved_at or now
+    holders: dict[str, str | None] = {role.key: None for role in policy.roles}
+    for holder in out.roles:
+        holders[holder.role] = holders.get(holder.role) or holder.name
+    commander = next((holders[r.key] for r in policy.roles if r.exclusive and holders[r.key]), None)
+    acknowledged_by = policy.person(out.acknowledged_by) if out.acknowledged_by else None
+    declared_by = policy.person(out.declared_by) if out.declared_by else None
+    fields = check_update_fields(update or {})
+    return {
+        "org": {"name": policy.organization.name, "timezone": zone},
+        "now": format_time(now, zone),
+        "incident": {
+            "ref": incident.ref,
+            "title": incident.title,
+            "summary": incident.summary,
+            "severity": incident.severity,
+            "severity_name": severity.name if severity else incident.severity,
+            "severity_definition": severity.definition if severity else "",
+            "type": incident.type,
+            "type_name": itype.name if itype else None,
+            "status": incident.status,
+            "impact": incident.business_impact,
+            "users_affected": incident.users_affected,
+            "users_affected_pct": incident.users_affected_pct,
+            "components": ", ".join(names.get(c, c) for c in incident.components),
+            "detected_at": format_time(incident.detected_at, zone),
+            "declared_at": format_time(incident.declared_at, zone),
+            "acknowledged_at": format_time(incident.acknowledged_at, zone),
+            "identified_at": format_time(incident.identified_at, zone),
+            "mitigated_at": format_time(incident.mitigated_at, zone),
+            "resolved_at": format_time(incident.resolved_at, zone),
+            "duration": format_duration(end - incident.detected_at),
+            "duration_minutes": int((end - incident.detected_at).total_seconds() // 60),
+            "declared_by": declared_by.name if declared_by else out.declared_by,
+            "acknowledged_by": acknowledged_by.name if acknowledged_by else out.acknowledged_by,
+            #: Who holds the policy's first exclusive role (the incident commander).
+            "commander": commander,
+            "roles": holders,
+            "url": f"{public_url.rstrip('/')}/incidents/{incident.ref}" if public_url else None,
+        },
+        "update": {key: fields.get(key) for key in UPDATE_FIELDS},
+    }
