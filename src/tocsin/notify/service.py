@@ -52,8 +52,13 @@ async def queue(
     idempotency_key: str,
     clock: Clock,
     data: dict[str, Any] | None = None,
+    person: str | None = None,
 ) -> Notification:
-    """Accept a message for delivery through ``channel``; flushes, never commits."""
+    """Accept a message for delivery through ``channel``; flushes, never commits.
+
+    ``person`` (a handle) marks a message to one of that person's contact methods: such
+    messages are throttled per (channel, recipient), see ``notify/throttle.py``.
+    """
     if not idempotency_key or len(idempotency_key) > 255:
         raise InvalidInput("an idempotency key of 1 to 255 characters is required")
     if not recipient.strip():
@@ -79,6 +84,7 @@ async def queue(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "person": person,
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
