@@ -9,6 +9,11 @@ and ``tocsin/handlers.py`` imports every such module, so :func:`load_handlers` (
 every worker) knows them all. A handler runs inside the job's own write transaction, the
 one that marks the job done: it flushes, never commits, and if it raises, its writes are
 rolled back and the job is retried with backoff.
+
+A handler may return an :data:`AfterCommit`: work that must not hold the transaction open
+(a network call to a provider), run by the worker once the job's transaction committed,
+with its own transactions. If it never runs (the worker died), the handler must have left
+a row and a timer in its transaction from which the work is picked up again.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
+from tocsin.db import Database
 from tocsin.jobs.models import Job
 from tocsin.settings import Settings
 
-Handler = Callable[[AsyncSession, Job, Clock], Awaitable[None]]
+AfterCommit = Callable[[Database, Clock], Awaitable[None]]
+Handler = Callable[[AsyncSession, Job, Clock], Awaitable[AfterCommit | None]]
 
 _HANDLERS: dict[str, Handler] = {}
 

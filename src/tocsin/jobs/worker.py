@@ -37,7 +37,7 @@ from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.jobs import service, wake
 from tocsin.jobs.models import Job
-from tocsin.jobs.registry import handler_for
+from tocsin.jobs.registry import AfterCommit, handler_for
 
 log = logging.getLogger("tocsin.jobs")
 
@@ -122,7 +122,12 @@ async def run_due(
 
 
 async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bool:
-    """Run one job claimed by ``worker_id``; ``False`` if it no longer holds the job."""
+    """Run one job claimed by ``worker_id``; ``False`` if it no longer holds the job.
+
+    A handler's :data:`~tocsin.jobs.registry.AfterCommit` runs after the commit; its
+    failure is logged, not retried here (the handler left a timer for that).
+    """
+    after: AfterCommit | None = None
     try:
         async with db.write() as session:
             # Done, if still ours: on PostgreSQL this row lock also keeps every other
@@ -147,9 +152,15 @@ async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bo
             handle = handler_for(job.kind)
             if handle is None:
                 raise NoHandler(f"no handler for kind {job.kind!r}")
-            await handle(session, job, clock)
+            after = await handle(session, job, clock)
     except Exception as exc:
         await _failed(db, clock, worker_id, job_id, exc)
+        return True
+    if after is not None:
+        try:
+            await after(db, clock)
+        except Exception:
+            log.exception("job %s: the work after its commit failed", job_id)
     return True
 
 
