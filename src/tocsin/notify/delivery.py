@@ -189,8 +189,8 @@ async def _lock_contact(session: AsyncSession, row: Notification) -> None:
     """Serialise throttle decisions per contact method across workers (PostgreSQL; on
     SQLite the write transaction already is exclusive)."""
     if session.get_bind().dialect.name == "postgresql":
-        key = f"{row.channel_key}\x00{row.recipient}"
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        lock = text("SELECT pg_advisory_xact_lock(hashtext(:channel), hashtext(:recipient))")
+        await session.execute(lock, {"channel": row.channel_key, "recipient": row.recipient})
 
 
 async def _throttle_of(session: AsyncSession, row: Notification) -> Throttle:
