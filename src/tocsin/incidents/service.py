@@ -396,8 +396,27 @@ async def _for_change(session: AsyncSession, actor: Actor, ref: str, permission:
 
 
 async def _escalation_sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:
-    """Escalation, SLA and cadence timers follow every change, in the same transaction."""
+    """Escalation, SLA and cadence timers and comms routes follow every change, in the
+    same transaction."""
+    from tocsin.comms import routing  # comms reads incidents (its context): imported late
+
     await escalation.sync(session, incident, clock=clock)
+    await routing.sync(session, await incident_policy(session, incident), incident, clock=clock)
+
+
+async def _comms_event(
+    session: AsyncSession,
+    incident: Incident,
+    event: str,
+    *,
+    clock: Clock,
+    update: dict[str, str] | None = None,
+) -> None:
+    """Comms routes ``on: update`` / ``on: severity_changed`` fire on each such change."""
+    from tocsin.comms import routing
+
+    policy = await incident_policy(session, incident)
+    await routing.fire_event(session, policy, incident, event, clock=clock, update=update)
 
 
 async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
@@ -536,6 +555,7 @@ async def change_severity(
             audited=False,
         )
     await _escalation_sync(session, incident, clock=clock)
+    await _comms_event(session, incident, "severity_changed", clock=clock)
     return incident
 
 
@@ -716,6 +736,7 @@ async def _text_event(
     event = await _log(session, actor, incident, kind, body, clock=clock, after={"text": body})
     if kind == "update":
         await _escalation_sync(session, incident, clock=clock)
+        await _comms_event(session, incident, "update", clock=clock, update={"progress": body})
     return event
 
 

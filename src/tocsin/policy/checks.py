@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tocsin.policy import checks_routes
 from tocsin.policy.permissions import BUILTIN_PERMISSIONS
 from tocsin.policy.schema import Policy
 
@@ -113,6 +114,7 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(_check_people_handles(policy))
     problems.extend(_check_schedules(policy))
     problems.extend(_check_escalation(policy, severities, types, roles))
+    problems.extend(checks_routes.check_routes(policy))
     return problems
 
 
