@@ -102,12 +102,20 @@ class Answering:
     requests: list[Received] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Plain:
+    """An answer in plain text rather than JSON (Slack's incoming webhooks say ``ok``)."""
+
+    text: str
+
+
 @contextmanager
 def json_receiver(
     *script: tuple[int, Any], reply: Callable[[Received, int], Any] | None = None
 ) -> Iterator[Answering]:
     """An HTTP receiver speaking a provider's JSON: each answer is ``script``'s document,
-    or, where that is ``None``, what ``reply(request, index)`` makes (a fresh Slack ``ts``)."""
+    or, where that is ``None``, what ``reply(request, index)`` makes (a fresh Slack ``ts``);
+    a :class:`Plain` document is answered as text."""
     answers = list(script) or [(200, {"ok": True})]
     lock = threading.Lock()
     holder: list[Answering] = []
@@ -123,9 +131,12 @@ def json_receiver(
                 status, document = answers[min(index, len(answers) - 1)]
             if reply is not None and document is None:
                 document = reply(request, index)
-            payload = json.dumps(document).encode()
+            if isinstance(document, Plain):
+                payload, kind = document.text.encode(), "text/plain"
+            else:
+                payload, kind = json.dumps(document).encode(), "application/json"
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
