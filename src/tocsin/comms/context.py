@@ -16,31 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
+from tocsin.comms import fields
 from tocsin.errors import InvalidInput
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.policy.schema import Policy
+from tocsin.policy.spans import Span
 
 #: What a sender may fill in for one message (``--set progress=...``); all optional.
-UPDATE_FIELDS = (
-    "status",
-    "progress",
-    "next_steps",
-    "eta",
-    "details",
-    "root_cause",
-    "resolution",
-    "summary",
-    "customer_impact",
-    "data_impact",
-    "actions_taken",
-    "preventive_measures",
-    "postmortem_date",
-    "workaround",
-    "vendor",
-    "reference",
-    "recipient_name",
-)
+UPDATE_FIELDS = tuple(fields.UPDATE_FIELDS)
 
 
 def format_time(value: datetime | None, zone: str) -> str | None:
@@ -61,15 +45,22 @@ def format_duration(length: timedelta) -> str:
     return " ".join(p for p in parts if p) or "0 min"
 
 
-def check_update_fields(update: Mapping[str, Any]) -> dict[str, str]:
-    """The sender's fields as strings; an unknown name is an error that lists the known."""
-    unknown = sorted(set(update) - set(UPDATE_FIELDS))
+def check_update_fields(update: Mapping[str, Any], root: str = "update") -> dict[str, str]:
+    """The sender's fields of ``root`` (``update``, or an optional root such as
+    ``notice``) as strings; an unknown name is an error that lists the known."""
+    known = fields.FIELDS[root].fields
+    unknown = sorted(set(update) - set(known))
     if unknown:
         raise InvalidInput(
-            f"unknown update field(s) {', '.join(unknown)} (known: {', '.join(UPDATE_FIELDS)})",
-            details={"fields": unknown},
+            f"unknown {root} field(s) {', '.join(unknown)} (known: {', '.join(known)})",
+            details={"field": root, "unknown": unknown},
         )
     return {key: str(value) for key, value in update.items() if value is not None}
+
+
+def _cadence(policy: Policy, severity_key: str) -> Span | None:
+    severity = policy.severity(severity_key)
+    return severity.update_every if severity is not None else None
 
 
 async def incident_context(
@@ -80,8 +71,11 @@ async def incident_context(
     clock: Clock,
     update: Mapping[str, Any] | None = None,
     public_url: str = "",
+    page: Mapping[str, Any] | None = None,
+    notice: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything a template may name, for ``incident`` as it is now."""
+    """Everything a template may name, for ``incident`` as it is now: the roots of
+    :data:`tocsin.comms.fields.ROOTS`, plus ``page`` and ``notice`` when given."""
     now = clock.now()
     zone = policy.organization.timezone
     out = await incidents.describe(session, incident, clock=clock)
@@ -95,8 +89,17 @@ async def incident_context(
     commander = next((holders[r.key] for r in policy.roles if r.exclusive and holders[r.key]), None)
     acknowledged_by = policy.person(out.acknowledged_by) if out.acknowledged_by else None
     declared_by = policy.person(out.declared_by) if out.declared_by else None
-    fields = check_update_fields(update or {})
-    return {
+    given = check_update_fields(update or {})
+    cadence = _cadence(policy, incident.severity)
+    every = None
+    if cadence is not None:
+        every = (
+            f"{cadence.business_days} bd"
+            if cadence.business_days
+            else format_duration(cadence.time)
+        )
+    next_update = now + cadence.time if cadence is not None and not cadence.business_days else None
+    context: dict[str, Any] = {
         "org": {"name": policy.organization.name, "timezone": zone},
         "now": format_time(now, zone),
         "incident": {
@@ -121,6 +124,8 @@ async def incident_context(
             "resolved_at": format_time(incident.resolved_at, zone),
             "duration": format_duration(end - incident.detected_at),
             "duration_minutes": int((end - incident.detected_at).total_seconds() // 60),
+            "update_every": every,
+            "next_update_at": format_time(next_update, zone),
             "declared_by": declared_by.name if declared_by else out.declared_by,
             "acknowledged_by": acknowledged_by.name if acknowledged_by else out.acknowledged_by,
             #: Who holds the policy's first exclusive role (the incident commander).
@@ -128,5 +133,10 @@ async def incident_context(
             "roles": holders,
             "url": f"{public_url.rstrip('/')}/incidents/{incident.ref}" if public_url else None,
         },
-        "update": {key: fields.get(key) for key in UPDATE_FIELDS},
+        "update": {key: given.get(key) for key in UPDATE_FIELDS},
     }
+    for root, values in (("page", page), ("notice", notice)):
+        if values is not None:
+            filled = check_update_fields(values, root)
+            context[root] = {key: filled.get(key) for key in fields.FIELDS[root].fields}
+    return context

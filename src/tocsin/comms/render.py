@@ -8,6 +8,7 @@ Tocsin has but the incident has not filled in yet renders as a visible placehold
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -24,6 +25,7 @@ from tocsin.policy.schema import Policy
 from tocsin.policy.schema_comms import TemplateSpec
 
 LOCALES = ("en", "nl")
+_BLANK_RUNS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _PLACEHOLDER = {"en": "not known yet", "nl": "nog onbekend"}
 
 
@@ -37,14 +39,23 @@ class Rendered:
 
 
 class Missing:
-    """An empty field, shown as ``[not known yet: <field>]``."""
+    """An empty field, shown as ``[not known yet: <field>]`` (escaped in HTML).
 
+    It is false (``{% if update.eta %}``, ``update.eta or "soon"``), iterates as nothing,
+    and a field looked up on it is missing too, so ``page.reason`` of an absent page shows
+    ``[not known yet: reason]`` rather than failing.
+    """
+
+    # Underscored: a template can name no attribute of it but the fields it stands for.
     def __init__(self, field: str, locale: str) -> None:
-        self.field = field
-        self.locale = locale
+        self._field = field
+        self._locale = locale
 
     def __str__(self) -> str:
-        return f"[{_PLACEHOLDER.get(self.locale, _PLACEHOLDER['en'])}: {self.field}]"
+        return f"[{_PLACEHOLDER.get(self._locale, _PLACEHOLDER['en'])}: {self._field}]"
+
+    def __repr__(self) -> str:
+        return f"Missing({self._field!r}, {self._locale!r})"
 
     def __html__(self) -> Markup:
         return escape(str(self))
@@ -58,13 +69,35 @@ class Missing:
     def __len__(self) -> int:
         return 0
 
+    def __getattr__(self, name: str) -> Missing:
+        if name.startswith(("_", "jinja")):  # Python's and Jinja's own probes
+            raise AttributeError(name)
+        return Missing(_label(name), self._locale)
+
+    def __getitem__(self, key: object) -> Missing:
+        return Missing(_label(str(key)), self._locale)
+
+    def __call__(self, *args: object, **kwargs: object) -> Missing:
+        return self  # incident.roles.items() of an empty mapping
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | tuple | dict) and len(value) == 0)
+
 
 def visible(value: Any, locale: str, path: str = "") -> Any:
-    """``value`` with every empty field (``None``, ``""``, ``[]``) a :class:`Missing`."""
-    if isinstance(value, Mapping):
+    """``value`` with every empty field (``None``, ``""``, ``[]``, ``{}``), at any depth and
+    in lists too, a :class:`Missing` named after the field."""
+    if isinstance(value, Mapping) and value:
         return {k: visible(v, locale, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-    if value is None or value == "" or value == []:
-        return Missing(path.rsplit(".", 1)[-1].replace("_", " "), locale)
+    if isinstance(value, list | tuple) and value:
+        return [visible(item, locale, path) for item in value]
+    if _empty(value):
+        return Missing(_label(path.rsplit(".", 1)[-1]), locale)
     return value
 
 
@@ -78,10 +111,14 @@ def builtin_templates(locale: str) -> dict[str, TemplateSpec]:
 
 def find(policy: Policy, key: str, locale: str | None = None) -> TemplateSpec:
     """The template ``key`` in ``locale`` (default: the organisation's): the policy's own
-    first, then the built-in; a policy template without a locale serves every locale."""
+    first, then the built-in; a policy template without a locale is in the organisation's
+    locale and, where there is no built-in of its key, serves every locale."""
     wanted = locale or policy.organization.locale
     if wanted not in LOCALES:
-        raise InvalidInput(f"unknown locale {wanted!r} (known: {', '.join(LOCALES)})")
+        raise InvalidInput(
+            f"unknown locale {wanted!r} (known: {', '.join(LOCALES)})",
+            details={"field": "locale", "value": wanted},
+        )
     own = [t for t in policy.templates if t.key == key]
     for spec in own:
         if (spec.locale or policy.organization.locale) == wanted:
@@ -89,10 +126,37 @@ def find(policy: Policy, key: str, locale: str | None = None) -> TemplateSpec:
     builtin = builtin_templates(wanted).get(key)
     if builtin is not None:
         return builtin
+    loose = next((t for t in own if t.locale is None), None)
+    if loose is not None:
+        return loose
     if own:
-        return own[0]
+        has = ", ".join(sorted({t.locale or policy.organization.locale for t in own}))
+        raise InvalidInput(
+            f"template {key!r} has no {wanted!r} version (the policy has it in: {has})",
+            details={"template": key, "locale": wanted},
+        )
     known = sorted({t.key for t in policy.templates} | set(builtin_templates(wanted)))
     raise NotFound(f"no template {key!r} (known: {', '.join(known)})", details={"template": key})
+
+
+def catalogue(policy: Policy) -> list[dict[str, str]]:
+    """Every template per locale: ``key``, ``locale``, ``source`` (``builtin`` or
+    ``policy``) and ``description``; the one :func:`find` would use for that key and locale."""
+    keys = sorted(
+        {t.key for t in policy.templates} | {k for loc in LOCALES for k in builtin_templates(loc)}
+    )
+    out = []
+    for locale in LOCALES:
+        for key in keys:
+            try:
+                spec = find(policy, key, locale)
+            except (NotFound, InvalidInput):
+                continue
+            source = "builtin" if spec is builtin_templates(locale).get(key) else "policy"
+            out.append(
+                {"key": key, "locale": locale, "source": source, "description": spec.description}
+            )
+    return out
 
 
 @cache
@@ -106,23 +170,50 @@ def _environment(autoescape: bool) -> SandboxedEnvironment:
     )
 
 
+#: What a template can raise while it renders: Jinja's own errors, and a filter or an
+#: operator given a value it cannot take (``"%d" | format(incident.title)``).
+_RENDER_ERRORS = (
+    TemplateError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+)
+
+
+def environment(*, html: bool = False) -> SandboxedEnvironment:
+    """The Jinja2 environment templates render in (HTML: with autoescaping)."""
+    return _environment(html)
+
+
 def render_spec(spec: TemplateSpec, context: Mapping[str, Any], locale: str) -> Rendered:
-    """Render one template with ``context`` (plain data: dicts, strings, numbers)."""
+    """Render one template with ``context`` (plain data: dicts, strings, numbers).
+
+    The subject becomes one line; the text loses runs of blank lines that optional blocks
+    left behind. An error names the template, the part (subject, text, html) and why.
+    """
     shown = visible(dict(context), locale)
-    try:
-        subject = _environment(False).from_string(spec.subject).render(shown).strip()
-        text = _environment(False).from_string(spec.text).render(shown).strip() + "\n"
-        html = (
-            _environment(True).from_string(spec.html).render(shown)
-            if spec.html is not None
-            else None
-        )
-    except TemplateError as exc:
-        raise InvalidInput(
-            f"template {spec.key!r} ({locale}) cannot be rendered: {exc}",
-            details={"template": spec.key, "locale": locale},
-        ) from exc
-    return Rendered(template=spec.key, locale=locale, subject=subject, text=text, html=html)
+    parts: dict[str, str] = {}
+    for part, source in (("subject", spec.subject), ("text", spec.text), ("html", spec.html)):
+        if source is None:
+            continue
+        try:
+            parts[part] = _environment(part == "html").from_string(source).render(shown)
+        except _RENDER_ERRORS as exc:
+            where = f", line {exc.lineno}" if isinstance(exc, TemplateSyntaxError) else ""
+            raise InvalidInput(
+                f"template {spec.key!r} ({locale}) {part}{where} cannot be rendered: {exc}",
+                details={"template": spec.key, "locale": locale, "part": part},
+            ) from exc
+    text = _BLANK_RUNS.sub("\n\n", parts["text"]).strip() + "\n"
+    return Rendered(
+        template=spec.key,
+        locale=locale,
+        subject=" ".join(parts["subject"].split()),
+        text=text,
+        html=parts.get("html"),
+    )
 
 
 def render(

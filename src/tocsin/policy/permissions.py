@@ -16,4 +16,5 @@ BUILTIN_PERMISSIONS: dict[str, str] = {
     "update-status-page": "Publish updates on the public status page",
     "send-subscriber-email": "Send e-mail to status-page subscribers",
     "manage-schedules": "Add and cancel on-call overrides for anyone",
+    "send-communications": "Send an incident's messages from templates (tocsin comms send)",
 }
