@@ -66,8 +66,10 @@ templates:
     text: "Declared: {{ incident.title }} ({{ incident.severity_name }})"
   - {key: progress, text: "Update on {{ incident.title }}: {{ update.progress }}"}
   - {key: downtime, subject: "Still down", text: "Down for {{ incident.duration }}"}
-  - key: risky
-    text: "{{ incident.title }} hits {{ 100 // incident.users_affected }} in 100 users"
+  - key: risky  # renders with every field filled in or empty, but not with 0 users affected
+    text: >-
+      {{ incident.title }} hits one in
+      {{ 1000 // incident.users_affected if incident.users_affected is number else "?" }}
 comms:
   routes:
     - {key: declared-chat, on: declared, template: declared, channels: [chat]}
@@ -292,8 +294,8 @@ async def test_a_retried_job_sends_nothing_twice(engine: Context) -> None:
 
 
 async def test_a_template_that_cannot_be_rendered_is_on_the_timeline(engine: Context) -> None:
-    ref = await declare(engine, "P1", type="security")
-    async with engine.db.write() as session:  # users_affected is empty: 100 // [placeholder]
+    ref = await declare(engine, "P1", type="security", impact={"users_affected": 0})
+    async with engine.db.write() as session:  # 1000 // 0
         await incidents.acknowledge(session, SYSTEM, ref, clock=engine.clock)
     async with engine.db.read() as session:
         incident = await session.scalar(select(Incident).where(Incident.ref == ref))

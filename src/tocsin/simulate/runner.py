@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM, Actor
@@ -27,9 +27,11 @@ from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import IncidentEvent
 from tocsin.jobs import service as jobs
+from tocsin.jobs.models import Job
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.worker import run_due
 from tocsin.migrate import upgrade
+from tocsin.notify.service import DELIVER
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
 from tocsin.policy.spans import format_timedelta
@@ -38,6 +40,8 @@ from tocsin.simulate.scenario import Event, Scenario
 
 #: Timeline kinds reported besides the engine's effects.
 STATUS_KINDS = ("declared", "status", "reopened", "severity", "acknowledged", "role_assigned")
+#: A comms route that fired (target ``route:<key>``, via its channels).
+COMMS_KIND = "comms"
 _WORKER = "simulate"
 
 
@@ -89,20 +93,28 @@ async def _run(db: Database, policy_text: str, scenario: Scenario, source: str) 
         _, policy = await policies.current(session)
     ref: str | None = None
     for event in sorted(scenario.events, key=lambda e: e.at):
-        await run_until(db, clock, start + event.at)
+        await run_until(db, clock, start + event.at, deliver=False)
         try:
             async with db.write() as session:
                 ref = await _apply(session, policy, event, ref, clock)
         except InvalidInput as exc:
             raise InvalidInput(f"event at +{format_timedelta(event.at)}: {exc.message}") from exc
-    await run_until(db, clock, start + scenario.end)
+    await run_until(db, clock, start + scenario.end, deliver=False)
     async with db.read() as session:
         return await _effects(session, policy, start)
 
 
-async def run_until(db: Database, clock: VirtualClock, until: datetime) -> None:
-    """Run every job due up to ``until``, moving the clock to each due time in turn."""
+async def run_until(
+    db: Database, clock: VirtualClock, until: datetime, *, deliver: bool = True
+) -> None:
+    """Run every job due up to ``until``, moving the clock to each due time in turn.
+
+    With ``deliver=False`` (a dry run) queued messages are never sent: their delivery jobs
+    are cancelled before each round, so a simulated incident reaches nobody for real.
+    """
     while True:
+        if not deliver:
+            await _hold_deliveries(db)
         async with db.read() as session:
             due = await jobs.next_due(session)
         if due is None or due > until:
@@ -113,6 +125,15 @@ async def run_until(db: Database, clock: VirtualClock, until: datetime) -> None:
             break  # nothing claimable at this instant (a lease still running): move on
     if until > clock.now():
         clock.set(until)
+
+
+async def _hold_deliveries(db: Database) -> None:
+    async with db.write() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.kind == DELIVER, Job.status == "pending")
+            .values(status="cancelled")
+        )
 
 
 async def _actor(session: Any, policy: Policy, handle: str | None) -> Actor:
@@ -175,7 +196,7 @@ async def _apply(
 async def _effects(session: Any, policy: Policy, start: datetime) -> list[Effect]:
     rows = await session.scalars(
         select(IncidentEvent)
-        .where(IncidentEvent.kind.in_((*EFFECT_KINDS, *STATUS_KINDS)))
+        .where(IncidentEvent.kind.in_((*EFFECT_KINDS, *STATUS_KINDS, COMMS_KIND)))
         .order_by(IncidentEvent.at, IncidentEvent.id)
     )
     out = []
@@ -194,8 +215,26 @@ async def _effects(session: Any, policy: Policy, start: datetime) -> list[Effect
                     effect.get("reason", ""),
                 )
             )
+        elif row.kind == COMMS_KIND:
+            out.append(_comms_effect(row, start))
         else:
             person = policy.person(row.actor)
             who = "user:" + (person.handle if person else row.actor)
             out.append(Effect(row.at, row.at - start, "status", who, [], [], row.summary))
     return out
+
+
+def _comms_effect(row: IncidentEvent, start: datetime) -> Effect:
+    data = row.data.get("after", {})
+    sent = data.get("recipients", [])
+    problems = data.get("problems", [])
+    reason = str(data.get("reason", row.summary)) + "".join(f"; {p}" for p in problems)
+    return Effect(
+        row.at,
+        row.at - start,
+        COMMS_KIND,
+        f"route:{data.get('route', '')}",
+        [str(r.get("person") or r.get("recipient")) for r in sent],
+        list(dict.fromkeys(str(r.get("channel")) for r in sent)),
+        reason,
+    )
