@@ -12,3 +12,4 @@ Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 import tocsin.comms.handlers
 import tocsin.escalation.handlers  # noqa: F401
 import tocsin.notify.handlers as _notify  # noqa: F401
+import tocsin.notify.pages as _pages  # noqa: F401

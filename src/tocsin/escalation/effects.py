@@ -1,5 +1,6 @@
 """What the engine does to people: each page, notice, reminder or warning is a timeline
-event with the target, who it reached, how and why. (Notifications hook in here.)"""
+event with the target, who it reached, how and why, and the messages that tell them
+(:mod:`tocsin.notify.pages`), queued in the same transaction."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tocsin.escalation.models import EscalationMark
 from tocsin.escalation.targets import contact_methods
 from tocsin.incidents.models import Incident, IncidentEvent
 from tocsin.incidents.timeline import log
+from tocsin.notify import pages
 from tocsin.policy.schema import Policy
 
 #: The kinds of effect ``tocsin simulate`` reports, besides ``status``.
@@ -52,12 +54,13 @@ async def emit(
     clock: Clock,
     extra: dict[str, Any] | None = None,
 ) -> IncidentEvent:
-    """Record one effect on the timeline (append-only, in the caller's transaction)."""
+    """Record one effect on the timeline (append-only, in the caller's transaction) and
+    queue the pages or notices it sends."""
     via = contact_methods(policy, people) if people and kind != "assign" else []
     reached = ", ".join(people) or "nobody"
     summary = f"{_VERB[kind]} {target} → {reached}" + (f" via {', '.join(via)}" if via else "")
     effect = {"target": target, "resolved_to": list(people), "via": via, "reason": reason}
-    return await log(
+    event = await log(
         session,
         ENGINE,
         incident,
@@ -67,6 +70,10 @@ async def emit(
         after={"effect": effect, **(extra or {})},
         audited=False,
     )
+    await pages.on_effect(
+        session, policy, incident, kind, people, reason, clock=clock, cause=f"e{event.id}"
+    )
+    return event
 
 
 async def once(session: AsyncSession, incident: Incident, key: str, *, clock: Clock) -> bool:

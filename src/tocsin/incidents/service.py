@@ -424,11 +424,15 @@ async def incident_policy(session: AsyncSession, incident: Incident) -> Policy:
     return await policies.policy_by_id(session, incident.policy_version_id)
 
 
-async def acknowledge(session: AsyncSession, actor: Actor, ref: str, *, clock: Clock) -> Incident:
+async def acknowledge(
+    session: AsyncSession, actor: Actor, ref: str, *, clock: Clock, via: str | None = None
+) -> Incident:
+    """Acknowledge; ``via`` is the door it came through (``link``, ``sms``, ``api``,
+    ``cli``), recorded on the timeline event."""
     incident, policy, roles, _ = await _for_change(session, actor, ref, "acknowledge")
     if incident.acknowledged_at is not None:
         return incident  # acknowledging twice changes nothing, as in every pager
-    await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=False)
+    await _acknowledge(session, actor, incident, policy, roles, clock=clock, implied=False, via=via)
     await _escalation_sync(session, incident, clock=clock)
     return incident
 
@@ -442,11 +446,15 @@ async def _acknowledge(
     *,
     clock: Clock,
     implied: bool,
+    via: str | None = None,
 ) -> None:
     incident.acknowledged_at = clock.now()
     incident.acknowledged_by_id = actor.user_id
     stage_clock.refresh_due(incident, policy, roles)
-    how = " (implied by a status change)" if implied else ""
+    how = " (implied by a status change)" if implied else (f" via {via}" if via else "")
+    after = {"acknowledged_at": incident.acknowledged_at.isoformat()}
+    if via:
+        after["via"] = via
     await _log(
         session,
         actor,
@@ -454,7 +462,7 @@ async def _acknowledge(
         "acknowledged",
         f"Acknowledged by {actor.name}{how}",
         clock=clock,
-        after={"acknowledged_at": incident.acknowledged_at.isoformat()},
+        after=after,
     )
 
 

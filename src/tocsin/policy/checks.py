@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tocsin.policy import checks_routes
+from tocsin.policy.checks_notify_rules import check_notify_rules
 from tocsin.policy.permissions import BUILTIN_PERMISSIONS
 from tocsin.policy.schema import Policy
 
@@ -114,6 +115,7 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(_check_people_handles(policy))
     problems.extend(_check_schedules(policy))
     problems.extend(_check_escalation(policy, severities, types, roles))
+    problems.extend(check_notify_rules(policy))
     problems.extend(checks_routes.check_routes(policy))
     return problems
 
