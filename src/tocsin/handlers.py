@@ -9,6 +9,7 @@ domain that registers handlers with ``@tocsin.jobs.registry.handler("kind")``, e
 Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 """
 
+import tocsin.alerts.handlers
 import tocsin.comms.handlers
 import tocsin.escalation.handlers  # noqa: F401
 import tocsin.notify.handlers as _notify  # noqa: F401

@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and the migration check."""
 
+from tocsin.alerts.models import Alert, AlertEvent, Integration
 from tocsin.audit.models import AuditEntry
 from tocsin.auth.models import ApiToken, InstanceKey, Team, TeamMember, User
 from tocsin.db import Base
@@ -19,6 +20,8 @@ from tocsin.policy.models import PolicyVersion
 
 __all__ = [
     "AckToken",
+    "Alert",
+    "AlertEvent",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -33,6 +36,7 @@ __all__ = [
     "IncidentParticipant",
     "IncidentRole",
     "InstanceKey",
+    "Integration",
     "Job",
     "Notification",
     "NotificationAttempt",

@@ -16,5 +16,6 @@ BUILTIN_PERMISSIONS: dict[str, str] = {
     "update-status-page": "Publish updates on the public status page",
     "send-subscriber-email": "Send e-mail to status-page subscribers",
     "manage-schedules": "Add and cancel on-call overrides for anyone",
+    "manage-integrations": "Add alert integrations and rotate their keys",
     "send-communications": "Send an incident's messages from templates (tocsin comms send)",
 }

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from tocsin.policy.calendar import BusinessCalendar
+from tocsin.policy.schema_alerts import AlertSettings, IntegrationSpec
 from tocsin.policy.schema_comms import Comms, NotificationSettings, NotifyRule, TemplateSpec
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
 from tocsin.policy.schema_notify import ChannelSpec
@@ -241,6 +242,8 @@ class Policy(Strict):
     templates: list[TemplateSpec] = []
     comms: Comms = Comms()
     notifications: NotificationSettings = NotificationSettings()
+    integrations: list[IntegrationSpec] = []
+    alerts: AlertSettings = AlertSettings()
 
     def severity(self, key: str) -> Severity | None:
         return next((s for s in self.severities if s.key == key), None)

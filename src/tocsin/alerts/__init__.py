@@ -1,0 +1,2 @@
+"""Alerts: integrations, the PagerDuty-compatible door and other adapters, de-duplication,
+and the way from alerts to incidents."""
