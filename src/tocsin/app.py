@@ -19,6 +19,7 @@ from tocsin.alerts.routes import router as alerts_router
 from tocsin.audit.routes import router as audit_router
 from tocsin.auth.routes import router as auth_router
 from tocsin.clock import Clock, SystemClock
+from tocsin.comms.routes import router as comms_router
 from tocsin.context import Context
 from tocsin.db import Database
 from tocsin.errors import TocsinError
@@ -140,6 +141,7 @@ def create_app(
 
     for router in (
         incidents_router,
+        comms_router,
         escalation_router,
         policy_router,
         auth_router,

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import incident, jobs, oncall, people, policy
+from tocsin.cli import comms, incident, jobs, oncall, people, policy
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
 from tocsin.cli.simulate import simulate
@@ -32,6 +32,7 @@ app.add_typer(people.tokens, name="token")
 app.add_typer(people.teams, name="team")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(comms.app, name="comms")
 app.command("audit")(audit)
 app.command("simulate")(simulate)
 
