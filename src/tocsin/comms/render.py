@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -187,6 +187,12 @@ def environment(*, html: bool = False) -> SandboxedEnvironment:
     return _environment(html)
 
 
+@lru_cache(maxsize=1024)
+def _compiled(source: str, html: bool) -> Template:
+    """A template's source compiled once: compiling costs far more than rendering."""
+    return _environment(html).from_string(source)
+
+
 def render_spec(spec: TemplateSpec, context: Mapping[str, Any], locale: str) -> Rendered:
     """Render one template with ``context`` (plain data: dicts, strings, numbers).
 
@@ -199,7 +205,7 @@ def render_spec(spec: TemplateSpec, context: Mapping[str, Any], locale: str) -> 
         if source is None:
             continue
         try:
-            parts[part] = _environment(part == "html").from_string(source).render(shown)
+            parts[part] = _compiled(source, part == "html").render(shown)
         except _RENDER_ERRORS as exc:
             where = f", line {exc.lineno}" if isinstance(exc, TemplateSyntaxError) else ""
             raise InvalidInput(
