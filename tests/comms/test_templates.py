@@ -5,6 +5,7 @@ and the check of a policy's own templates with its messages and line numbers."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -492,3 +493,13 @@ templates:
     policy, problems = parsed(own)
     assert problems == [] and policy is not None
     assert check_templates(policy) == []
+
+
+def test_docs_list_every_field_and_builtin() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "comms.md").read_text(encoding="utf-8")
+    for name, spec in fields.flatten():
+        shown = f'`{name}["KEY"]`' if spec.keyed_by else f"`{name}`"
+        assert f"| {shown} |" in docs, name
+    for key in KEYS:
+        assert f"| `{key}` |" in docs, key
+    assert docs.rsplit("\n## ", 1)[1].startswith("Routes\n")  # the last section
