@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 
 from tocsin.cli import comms, incident, jobs, oncall, people, policy
+from tocsin.cli.alerts import app as alerts_app
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
+from tocsin.cli.integration import app as integration_app
 from tocsin.cli.simulate import simulate
 from tocsin.clock import SystemClock
 from tocsin.db import Database
@@ -32,6 +34,8 @@ app.add_typer(people.tokens, name="token")
 app.add_typer(people.teams, name="team")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(integration_app, name="integration")
 app.add_typer(comms.app, name="comms")
 app.command("audit")(audit)
 app.command("simulate")(simulate)
