@@ -16,8 +16,6 @@ from starlette.exceptions import HTTPException
 from tocsin import __version__
 from tocsin.alerts.routes import EnqueueErrors, events_router
 from tocsin.alerts.routes import router as alerts_router
-from tocsin.alerts.routes import EnqueueErrors, events_router
-from tocsin.alerts.routes import router as alerts_router
 from tocsin.audit.routes import router as audit_router
 from tocsin.auth.routes import router as auth_router
 from tocsin.clock import Clock, SystemClock
@@ -151,13 +149,10 @@ def create_app(
         jobs_router,
         oncall_router,
         alerts_router,
-        alerts_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(events_router)
-    app.include_router(events_router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
-    app.add_middleware(EnqueueErrors)
     app.add_middleware(EnqueueErrors)
     return app
 

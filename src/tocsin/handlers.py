@@ -10,7 +10,6 @@ Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 """
 
 import tocsin.alerts.handlers
-import tocsin.alerts.handlers
 import tocsin.comms.handlers
 import tocsin.escalation.handlers  # noqa: F401
 import tocsin.notify.handlers as _notify  # noqa: F401

@@ -1,7 +1,6 @@
 """Every table, imported in one place for Alembic and the migration check."""
 
 from tocsin.alerts.models import Alert, AlertEvent, Integration
-from tocsin.alerts.models import Alert, AlertEvent, Integration
 from tocsin.audit.models import AuditEntry
 from tocsin.auth.models import ApiToken, InstanceKey, Team, TeamMember, User
 from tocsin.db import Base
@@ -23,8 +22,6 @@ __all__ = [
     "AckToken",
     "Alert",
     "AlertEvent",
-    "Alert",
-    "AlertEvent",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -39,7 +36,6 @@ __all__ = [
     "IncidentParticipant",
     "IncidentRole",
     "InstanceKey",
-    "Integration",
     "Integration",
     "Job",
     "Notification",

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tocsin.policy import checks_routes
 from tocsin.policy.checks_alerts import check_alerts
-from tocsin.policy.checks_alerts import check_alerts
 from tocsin.policy.checks_notify_rules import check_notify_rules
 from tocsin.policy.checks_templates import check_templates
 from tocsin.policy.permissions import BUILTIN_PERMISSIONS
@@ -120,7 +119,6 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(_check_escalation(policy, severities, types, roles))
     problems.extend(check_notify_rules(policy))
     problems.extend(checks_routes.check_routes(policy))
-    problems.extend(check_alerts(policy))
     problems.extend(check_templates(policy))
     problems.extend(check_alerts(policy))
     return problems

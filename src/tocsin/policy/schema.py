@@ -14,7 +14,6 @@ from pydantic import Field, field_validator, model_validator
 
 from tocsin.policy.calendar import BusinessCalendar
 from tocsin.policy.schema_alerts import AlertSettings, IntegrationSpec
-from tocsin.policy.schema_alerts import AlertSettings, IntegrationSpec
 from tocsin.policy.schema_comms import Comms, NotificationSettings, NotifyRule, TemplateSpec
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
 from tocsin.policy.schema_notify import ChannelSpec
@@ -243,8 +242,6 @@ class Policy(Strict):
     templates: list[TemplateSpec] = []
     comms: Comms = Comms()
     notifications: NotificationSettings = NotificationSettings()
-    integrations: list[IntegrationSpec] = []
-    alerts: AlertSettings = AlertSettings()
     integrations: list[IntegrationSpec] = []
     alerts: AlertSettings = AlertSettings()
 
