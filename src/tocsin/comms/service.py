@@ -113,7 +113,7 @@ async def _context(
     public_url: str,
 ) -> dict[str, Any]:
     given = sender_fields(values)
-    context = await incident_context(
+    return await incident_context(
         session,
         policy,
         incident,
@@ -123,7 +123,6 @@ async def _context(
         notice=given["notice"],
         page={},  # a preview of the page template shows its fields as placeholders
     )
-    return context
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -332,18 +331,16 @@ async def send(
     replay = await session.scalar(
         select(Notification.id).where(Notification.idempotency_key == keys[0])
     )
+    context = await _context(session, policy, incident, update, clock=clock, public_url=public_url)
     rows: list[Notification] = []
     messages: list[dict[str, Any]] = []
     for recipient, key in zip(recipients, keys, strict=True):
         person = policy.person(recipient.handle) if recipient.handle else None
         chosen = locale or (person.locale if person and person.locale else None)
-        values = dict(update or {})
+        personal = context
         if person is not None and not given["update"].get("recipient_name"):
-            values["recipient_name"] = person.name
-        context = await _context(
-            session, policy, incident, values, clock=clock, public_url=public_url
-        )
-        rendered = render.render(policy, template, context, locale=chosen)
+            personal = {**context, "update": {**context["update"], "recipient_name": person.name}}
+        rendered = render.render(policy, template, personal, locale=chosen)
         row = await notify.queue(
             session,
             channel=target,
