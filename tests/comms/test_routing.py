@@ -155,7 +155,8 @@ async def test_declared_route_fires_once_at_declaration(engine: Context) -> None
     assert summary == (
         "Route declared-chat fired: declared via chat → #incidents (incident declared)"
     )
-    assert data["recipients"] == [
+    assert data["recipients"] == ["#incidents"]
+    assert data["messages"] == [
         {"channel": "chat", "recipient": "#incidents", "person": None, "notification": message.id}
     ]
     assert data["template"] == "declared" and data["locale"] == "en"

@@ -168,7 +168,7 @@ async def test_seed_000_p0_slack_then_status_page_then_customer_email(
         "Route statuspagina-15m fired: status-investigating via slack-incidents → #incidents "
         "(15m since detection, not yet mitigated)"
     )
-    assert events[2].data["after"]["recipients"][0]["recipient"] == CUSTOMERS
+    assert events[2].data["after"]["recipients"] == [CUSTOMERS]
 
 
 async def test_seed_000_p0_mitigated_in_time_sends_no_status_page_step_or_email(

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.actor import ENGINE
 from tocsin.clock import Clock
+from tocsin.comms import service as comms
 from tocsin.comms.context import format_time, incident_context
 from tocsin.comms.render import Rendered, render
 from tocsin.errors import InvalidInput, TocsinError
@@ -70,13 +71,6 @@ REPEATING = ("update", "severity_changed", "mitigation_proposed")
 PERSONAL_KINDS = frozenset({"email", "sms", "voice", "apprise"})
 #: ``to`` entries with these prefixes are targets that resolve to people.
 TARGET_KINDS = frozenset({"role", "user", "team", "schedule"})
-#: A person's contact types that serve each personal channel kind, in order of preference.
-_CONTACT_TYPES: dict[str, tuple[str, ...]] = {
-    "email": ("email",),
-    "sms": ("sms", "phone"),
-    "voice": ("voice", "phone"),
-    "apprise": ("apprise",),
-}
 _NOUN = {
     "detected": "detection",
     "declared": "declaration",
@@ -150,19 +144,6 @@ def after_reason(route: Route) -> str:
     """``15m since detection, not yet resolved``."""
     assert route.after is not None
     return f"{route.after} since {_NOUN[route.from_]}, not yet {route.until}"
-
-
-def address_of(policy: Policy, handle: str, kind: str) -> str | None:
-    """A person's address for a channel kind: the first contact of a fitting type (a phone
-    number serves SMS and voice); for e-mail, their e-mail address at least."""
-    person = policy.person(handle)
-    if person is None:
-        return handle if kind == "email" and "@" in handle else None
-    for wanted in _CONTACT_TYPES.get(kind, ()):
-        for contact in person.contacts:
-            if contact.type == wanted and contact.value.strip():
-                return contact.value.strip()
-    return person.email if kind == "email" else None
 
 
 def destination(channel: AnyChannel) -> str:
@@ -393,6 +374,7 @@ async def fire(
         "reason": reason,
         "channels": list(route.channels),
         "recipients": [],
+        "messages": [],
         "problems": [],
     }
     if sequence is not None:
@@ -427,7 +409,8 @@ async def fire(
                 data={"route": route.key, "template": route.template},
                 person=person,
             )
-            data["recipients"].append(
+            data["recipients"].append(recipient)
+            data["messages"].append(
                 {"channel": key, "recipient": recipient, "person": person, "notification": row.id}
             )
             sent.setdefault(key, []).append(recipient)
@@ -493,12 +476,11 @@ async def _recipients(
         handles = await resolve(session, policy, incident, ref, clock.now())
         if not handles:
             problems.append(f"{ref} reaches nobody")
-        for handle in handles:
-            address = address_of(policy, handle, channel.type)
-            if address is None:
-                problems.append(f"{handle} has no {channel.type} address")
-            else:
-                found.setdefault(address, handle)
+        reached = comms.addresses(policy, handles, channel.type)
+        missing = set(handles) - {handle for handle, _ in reached}
+        problems.extend(f"{h} has no {channel.type} address" for h in handles if h in missing)
+        for handle, address in reached:
+            found.setdefault(address, handle)
     return list(found.items())
 
 

@@ -225,16 +225,19 @@ async def _effects(session: Any, policy: Policy, start: datetime) -> list[Effect
 
 
 def _comms_effect(row: IncidentEvent, start: datetime) -> Effect:
+    """A route that fired (``route:<key>``), or a message someone sent (``channel:<key>``)."""
     data = row.data.get("after", {})
-    sent = data.get("recipients", [])
-    problems = data.get("problems", [])
-    reason = str(data.get("reason", row.summary)) + "".join(f"; {p}" for p in problems)
-    return Effect(
-        row.at,
-        row.at - start,
-        COMMS_KIND,
-        f"route:{data.get('route', '')}",
-        [str(r.get("person") or r.get("recipient")) for r in sent],
-        list(dict.fromkeys(str(r.get("channel")) for r in sent)),
-        reason,
-    )
+    problems = [*data.get("problems", []), *data.get("unreachable", [])]
+    if "route" in data:
+        sent = data.get("messages", [])
+        target = f"route:{data['route']}"
+        to = [str(m.get("person") or m.get("recipient")) for m in sent]
+        via = list(dict.fromkeys(str(m.get("channel")) for m in sent))
+        reason = str(data.get("reason", ""))
+    else:
+        target = f"channel:{data.get('channel', '')}"
+        to = [str(r) for r in data.get("recipients", [])]
+        via = [str(data.get("channel", ""))]
+        reason = row.summary
+    reason += "".join(f"; {p}" for p in problems)
+    return Effect(row.at, row.at - start, COMMS_KIND, target, to, via, reason)
