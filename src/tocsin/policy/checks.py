@@ -119,7 +119,6 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(_check_escalation(policy, severities, types, roles))
     problems.extend(check_notify_rules(policy))
     problems.extend(checks_routes.check_routes(policy))
-    problems.extend(check_alerts(policy))
     problems.extend(check_templates(policy))
     problems.extend(check_alerts(policy))
     return problems
