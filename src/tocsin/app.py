@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tocsin import __version__
-from tocsin.alerts.routes import EnqueueErrors, events_router
+from tocsin.alerts.doors import EnqueueErrors, events_router
 from tocsin.alerts.routes import router as alerts_router
 from tocsin.audit.routes import router as audit_router
 from tocsin.auth.routes import router as auth_router
