@@ -132,7 +132,7 @@ async def test_send_defaults_to_the_chat_channel(client: httpx.AsyncClient, ref:
     ("method", "path", "payload", "status", "message"),
     [
         ("GET", "comms/preview?template=nope", None, 404, "no template 'nope' (known: "),
-        ("GET", "comms/preview", None, 422, "query.template: Field required"),
+        ("GET", "comms/preview", None, 422, "name a template (known: acknowledged, "),
         (
             "GET",
             "comms/preview?template=incident-update&locale=fr",

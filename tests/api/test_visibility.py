@@ -39,6 +39,9 @@ INCIDENT_ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/updates"): {"text": "Still investigating"},
     ("GET", "/escalation"): None,
     ("POST", "/checklists/{item_id}"): {"checked": True},
+    ("GET", "/comms/preview"): None,
+    ("POST", "/comms/preview"): {"template": "incident-update"},
+    ("POST", "/comms"): {"template": "incident-update"},
 }
 
 

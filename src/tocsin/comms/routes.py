@@ -59,18 +59,19 @@ async def preview(
     request: Request,
     ctx: ContextDep,
     actor: ActorDep,
-    template: Annotated[str, Query(min_length=1, max_length=64)],
+    template: Annotated[str | None, Query(max_length=64, description="A template key")] = None,
     locale: Annotated[str | None, Query(max_length=8)] = None,
 ) -> schemas.RenderedOut:
     """Render a template with the incident's fields; add ``update.NAME=value`` parameters
-    for what the sender fills in (``update.progress=Rolled+back``)."""
+    for what the sender fills in (``update.progress=Rolled+back``). ``template`` is
+    required (an unknown incident is a 404 first)."""
     fields = _sender_params(request)
     async with ctx.db.read() as session:
         rendered = await comms.preview(
             session,
             actor,
             ref,
-            template,
+            template or "",
             locale=locale,
             update=fields,
             clock=ctx.clock,

@@ -128,6 +128,14 @@ async def _context(
 # --- reading -----------------------------------------------------------------------------
 
 
+def _find(policy: Policy, template: str, locale: str | None) -> None:
+    """An unknown or missing template or locale is an error before anything else is done."""
+    if not template.strip():
+        known = ", ".join(sorted({t["key"] for t in render.catalogue(policy)}))
+        raise InvalidInput(f"name a template (known: {known})", details={"field": "template"})
+    render.find(policy, template, locale)
+
+
 async def templates(session: AsyncSession) -> list[TemplateInfo]:
     """Every template that can be sent: the built-ins and the current policy's own, per
     locale (a policy template replaces the built-in of the same key and locale)."""
@@ -149,7 +157,7 @@ async def preview(
     """Render ``template`` with the incident's real fields, as :func:`send` would."""
     incident = await incidents.get(session, actor, ref)
     policy = await policies.current_policy(session)
-    render.find(policy, template, locale)  # an unknown template or locale, before the rest
+    _find(policy, template, locale)
     context = await _context(session, policy, incident, update, clock=clock, public_url=public_url)
     return render.render(policy, template, context, locale=locale)
 
@@ -322,7 +330,7 @@ async def send(
         raise InvalidInput(
             "an idempotency key has 1 to 200 characters", details={"field": "idempotency_key"}
         )
-    render.find(policy, template, locale)  # an unknown template or locale, before the rest
+    _find(policy, template, locale)
     target = _channel(policy, channel)
     given = sender_fields(update)
     recipients, unreachable = await _recipients(session, policy, incident, target, to, clock=clock)
