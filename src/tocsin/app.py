@@ -29,6 +29,8 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.routes import router as jobs_router
 from tocsin.jobs.worker import Worker
+from tocsin.notify.routes import api_router as notify_router
+from tocsin.notify.routes import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
@@ -149,8 +151,10 @@ def create_app(
         jobs_router,
         oncall_router,
         alerts_router,
+        notify_router,
     ):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(ack_router)
     app.include_router(events_router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     app.add_middleware(EnqueueErrors)
