@@ -29,6 +29,9 @@ from tocsin.jobs.registry import load_handlers
 from tocsin.notify import pages
 from tocsin.notify.models import AckToken, Notification
 from tocsin.policy import service as policies
+from tocsin.policy.loader import load_policy_text
+from tocsin.policy.schema_comms import NotifyRule
+from tocsin.policy.schema_notify import SlackChannel
 from tocsin.simulate.runner import run_until
 
 PUBLIC_URL = "https://tocsin.example.com/base"
@@ -323,3 +326,55 @@ async def test_policies_without_channels_page_nobody_but_say_so(
         ]
     }
     assert set(recorded[3][1]) == {"kim"}
+
+
+def test_planning_picks_the_channel_each_contact_needs() -> None:
+    policy = load_policy_text(
+        """
+tocsin: 1
+organization: {name: Plan, timezone: UTC}
+severities: [{key: P1, name: High}]
+channels:
+  - {key: mail, type: email, host: smtp.example.com, from: tocsin@example.com}
+  - {key: calls, type: voice, account_sid: AC1, auth_token_env: T, from: "+15550001111"}
+  - {key: texts, type: sms, account_sid: AC1, auth_token_env: T, from: "+15550001111"}
+  - {key: chat, type: slack, token_env: S, channel: "#incidents"}
+people:
+  - key: dana
+    email: dana@example.com
+    name: Dana
+    contacts:
+      - {type: phone, value: "+31 (6) 1234-5678", label: Mobile}
+      - {type: slack, value: U024BE7LH}
+      - {type: url, value: "https://example.com/dana"}
+"""
+    )
+    dana = policy.person("dana")
+    assert dana is not None
+    rules = pages.default_rules(dana)
+    assert [r.via for r in rules] == ["email", "phone", "slack"]
+
+    def plan(via: str, channel: str | None = None) -> list[tuple[str | None, str, str | None]]:
+        rule = NotifyRule(via=via, channel=channel)
+        return [
+            (t.channel.key if t.channel else None, t.recipient, t.problem)
+            for t in pages.targets_of(policy, dana, rule)
+        ]
+
+    # A phone number: SMS by default (the policy's first SMS channel), a call when asked.
+    assert plan("phone") == [("texts", "+31612345678", None)]
+    assert plan("sms") == [("texts", "+31612345678", None)]
+    assert plan("voice") == [("calls", "+31612345678", None)]
+    assert plan("Mobile", channel="calls") == [("calls", "+31612345678", None)]
+    assert plan("email") == [("mail", "dana@example.com", None)]
+    assert plan("teams") == [(None, "", "no 'teams' contact")]
+    assert plan("sms", channel="mail") == [
+        (None, "+31612345678", "channel 'mail' is email and cannot carry it")
+    ]
+    # Slack: a direct message to the person's ID, not the channel's own #incidents.
+    [target] = pages.targets_of(policy, dana, NotifyRule(via="slack"))
+    assert isinstance(target.channel, SlackChannel) and target.channel.channel == "U024BE7LH"
+    assert policy.channels[3].channel == "#incidents"  # the policy's channel is untouched
+    # Notices go to the first e-mail or chat contact a channel carries.
+    notice = pages.notice_target(policy, dana)
+    assert (notice.via, notice.recipient) == ("slack", "U024BE7LH")
