@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tocsin.alerts.dedup import Action
-from tocsin.policy.schema_alerts import IntegrationType
 from tocsin.policy.types import Slug
 
 
@@ -46,7 +45,14 @@ class IntegrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    type: IntegrationType
+    #: One of :data:`~tocsin.policy.schema_alerts.INTEGRATION_TYPES` (checked by the service,
+    #: which names them all).
+    type: str = Field(
+        min_length=1,
+        max_length=20,
+        description="pagerduty, alertmanager, grafana, sentry or generic",
+        examples=["pagerduty"],
+    )
     #: The integration's key (a slug); by default made from the name.
     id: Slug | None = None
     service: Slug | None = None

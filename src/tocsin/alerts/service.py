@@ -54,7 +54,7 @@ from tocsin.incidents.models import Incident, IncidentParticipant
 from tocsin.jobs import service as jobs
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
-from tocsin.policy.schema_alerts import IntegrationSpec, RateLimit
+from tocsin.policy.schema_alerts import INTEGRATION_TYPES, IntegrationSpec, RateLimit
 
 #: The job that applies received events to alerts.
 PROCESS = "alerts.process"
@@ -195,6 +195,11 @@ async def create_integration(
     """A new integration with a new key; the key is in the answer, and never again."""
     policy = await policies.current_policy(session)
     _may_manage(policy, actor)
+    if data.type not in INTEGRATION_TYPES:
+        raise InvalidInput(
+            f"unknown integration type {data.type!r} (known: {', '.join(INTEGRATION_TYPES)})",
+            details={"field": "type", "known": list(INTEGRATION_TYPES)},
+        )
     ident = data.id or slug_of(data.name)
     if _spec(policy, ident) is not None:
         raise Conflict(
