@@ -8,6 +8,8 @@ import hmac
 import itertools
 import json
 from datetime import timedelta
+from importlib import resources
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -31,10 +33,15 @@ from tocsin.simulate.runner import run_until
 SECRET = "s3cret-signing-key-do-not-log"
 
 
+#: A policy that sends nothing by itself (no channels, routes or ladders), so a test sees
+#: only the messages it queues.
+QUIET_POLICY = Path(str(resources.files("tocsin.policy").joinpath("default.yaml")))
+
+
 @pytest.fixture
 async def engine(ctx: Context) -> Context:
     load_handlers()
-    await apply_policy(ctx)
+    await apply_policy(ctx, QUIET_POLICY)
     return ctx
 
 

@@ -81,15 +81,15 @@ async def test_a_hundred_pages_in_a_minute_reach_the_phone_once_then_as_one_bund
                     person="dana",
                 )
             await run_for(engine, timedelta(milliseconds=590))
-        # The first minute: seed 004's policy keeps the default of one a minute.
+        # The first minute: the policy keeps the default of one a minute.
         assert len(receiver.requests) == 1
         await run_for(engine, timedelta(minutes=2))
         bodies = [parse_qs(r.body.decode())["Body"][0] for r in receiver.requests]
     assert len(bodies) == 2
     assert bodies[0].startswith("Page 0\nPage 0: checkout down")
     assert bodies[1].startswith("Page 1\nPage 1: checkout down")
-    assert "98 more message(s) to you were held back by the rate limit: Page 2; Page 3" in (
-        bodies[1]
+    assert (
+        "98 more message(s) to you were held back by the rate limit: Page 2; Page 3" in (bodies[1])
     )
     async with engine.db.read() as session:
         rows = list((await session.scalars(select(Notification).order_by(Notification.id))).all())
