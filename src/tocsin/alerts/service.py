@@ -410,9 +410,9 @@ async def _lock_key(session: AsyncSession, integration_id: int, dedup_key: str) 
 
 
 async def process(session: AsyncSession, event_id: int, *, clock: Clock) -> int:
-    """Apply the event, and every earlier one of its (integration, dedup key) still
-    waiting, in the order they arrived. Returns how many were applied (0 when another
-    job did it first)."""
+    """Apply the event and every other one of its (integration, dedup key) still waiting,
+    in the order they arrived. Returns how many were applied (0 when another job did it
+    first)."""
     event = await session.get(AlertEvent, event_id)
     if event is None or event.outcome is not None:
         return 0
