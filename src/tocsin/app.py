@@ -29,8 +29,8 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.routes import router as jobs_router
 from tocsin.jobs.worker import Worker
-from tocsin.notify.routes import api_router as notify_router
-from tocsin.notify.routes import router as ack_router
+from tocsin.notify.doors import api_router as notify_router
+from tocsin.notify.doors import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings

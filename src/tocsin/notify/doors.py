@@ -1,10 +1,16 @@
-"""Acknowledging from a page: ``/ack/{token}`` (the link) and Twilio's inbound SMS webhook.
+"""Doors for people and for the SMS provider: the acknowledge link and Twilio's inbound
+SMS webhook.
 
 ``GET /ack/{token}`` only shows what the link is for and a button: mail scanners and link
 previews fetch links, so a GET never changes anything. ``POST /ack/{token}`` (the button)
 acknowledges. Both answer HTML (no JavaScript) to browsers, and JSON in the API's one
-error shape to clients that ask for ``application/json`` or do not ask for HTML. ``POST /api/v1/notify/sms/inbound`` takes Twilio's inbound
-SMS webhook, checks ``X-Twilio-Signature`` and answers TwiML.
+error shape to clients that ask for ``application/json`` or do not ask for HTML.
+``POST /api/v1/notify/sms/inbound`` takes Twilio's inbound SMS webhook (a form, signed
+with ``X-Twilio-Signature``) and answers TwiML.
+
+Like the other compatibility doors (``alerts/doors.py``), they authenticate by what they
+carry (a signed link, Twilio's signature), not by an API token, and are described in
+``docs/notifications.md`` rather than in the OpenAPI document of Tocsin's own API.
 """
 
 from __future__ import annotations
@@ -26,10 +32,10 @@ from tocsin.incidents.models import Incident
 from tocsin.notify import acks
 from tocsin.notify.schemas import AckIncidentOut, AckLinkOut, AcknowledgementOut, AckOut
 
-#: ``/ack/{token}``: outside ``/api/v1``, because people open it from a page.
-router = APIRouter(tags=["acknowledge"])
-#: Mounted under ``/api/v1``.
-api_router = APIRouter(prefix="/notify", tags=["notify"])
+#: ``/ack/{token}``: at the root, because people open it from a page.
+router = APIRouter(tags=["acknowledge"], include_in_schema=False)
+#: Mounted under ``/api/v1``, where the SMS provider is pointed.
+api_router = APIRouter(prefix="/notify", tags=["notify"], include_in_schema=False)
 
 _HEADINGS = {
     "ack_link_invalid": "This link is not valid",
@@ -96,7 +102,7 @@ def _refused(request: Request, error: TocsinError) -> Response:
     return _html("ack_result.html", error.status, heading=heading, message=message, refused=True)
 
 
-@router.get("/ack/{token}", response_model=AckLinkOut, include_in_schema=True)
+@router.get("/ack/{token}", response_model=AckLinkOut)
 async def show(token: str, request: Request, ctx: ContextDep) -> Response:
     """What the link acknowledges, with a button; changes nothing."""
     try:
@@ -183,7 +189,7 @@ def _sms_reply(error: TocsinError) -> str:
     return f"Not acknowledged: {error.message}."
 
 
-@api_router.post("/sms/inbound", include_in_schema=True)
+@api_router.post("/sms/inbound")
 async def sms_inbound(request: Request, ctx: ContextDep) -> Response:
     """Twilio's inbound SMS webhook: a reply with a page's code acknowledges it (TwiML)."""
     raw = (await request.body()).decode("utf-8", "replace")
