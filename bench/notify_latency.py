@@ -1,0 +1,294 @@
+"""Alert-to-page latency: incidents declared through the API, messages out. PostgreSQL only.
+
+Incidents are declared through ``POST /api/v1/incidents`` (a real ``tocsin serve
+--no-worker`` process) at ``--rate`` per second for ``--seconds``; a comms route sends
+each one's ``incident-declared`` message to an e-mail channel (a local aiosmtpd server)
+and a webhook channel (a local HTTP receiver), delivered by ``tocsin worker`` processes.
+Measured per incident: from the API's answer to the e-mail's arrival and to the webhook's
+arrival. Printed: p50 / p99 / max of each, lost and duplicated messages.
+
+Baseline, same run, same receivers: one direct SMTP send and one direct HTTP POST at a
+time (what the wire alone costs), so the ratios show what Tocsin's outbox adds.
+
+    .venv/bin/python bench/notify_latency.py [--rate 50] [--seconds 60] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import aiosmtplib
+import asyncpg
+import httpx
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
+
+from tocsin.auth import service as auth
+from tocsin.auth.actor import SYSTEM
+from tocsin.clock import SystemClock
+from tocsin.db import Database
+from tocsin.migrate import upgrade
+from tocsin.policy import service as policies
+from tocsin.settings import Settings
+
+WORKERS = 2
+CONCURRENCY = 4
+POLICY = """
+tocsin: 1
+organization: {{name: Bench, timezone: Europe/Amsterdam}}
+severities:
+  - {{key: SEV2, name: Major}}
+people:
+  - {{key: oncall, email: oncall@example.com, name: On call}}
+channels:
+  - {{key: mail, type: email, host: 127.0.0.1, port: {smtp}, tls: none, from: tocsin@example.com}}
+  - {{key: hook, type: webhook, url: "http://127.0.0.1:{http}/hook"}}
+comms:
+  routes:
+    - key: declared
+      on: declared
+      template: incident-declared
+      channels: [mail, hook]
+      to: [oncall@example.com]
+"""
+
+
+class Arrivals:
+    """When each incident's message arrived, per receiver (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mail: dict[str, list[float]] = {}
+        self.hook: dict[str, list[float]] = {}
+
+    def add(self, where: dict[str, list[float]], ref: str) -> None:
+        now = time.time()
+        with self.lock:
+            where.setdefault(ref, []).append(now)
+
+
+class MailHandler:
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.arrivals = arrivals
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content)
+        self.arrivals.add(self.arrivals.mail, str(message.get("X-Tocsin-Incident", "")))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _webhook(arrivals: Arrivals) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            arrivals.add(arrivals.hook, str(json.loads(body).get("incident") or ""))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+async def _fresh_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await connection.close()
+
+
+async def _prepare(url: str, policy: str) -> str:
+    await _fresh_database(url)
+    db = Database(Settings(database_url=url))
+    clock = SystemClock()
+    try:
+        await upgrade(db.write_engine)
+        async with db.write() as session:
+            await policies.apply(session, SYSTEM, policy, clock=clock)
+            await auth.create_user(session, SYSTEM, "bench@example.com", clock=clock, is_admin=True)
+            _, token = await auth.create_token(session, SYSTEM, "bench@example.com", clock=clock)
+    finally:
+        await db.dispose()
+    return token
+
+
+def _tocsin(url: str, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TOCSIN_DATABASE_URL": url}
+    command = [sys.executable, "-c", "from tocsin.cli.main import main; main()", *args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+async def _wait_ready(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                if (await client.get(f"{base}/api/v1/health")).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the API did not start")
+
+
+async def _load(base: str, token: str, rate: float, seconds: float) -> dict[str, float]:
+    """Declare at ``rate`` per second (open loop); when each answer arrived, by ref."""
+    answered: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=64)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+
+        async def declare(n: int) -> None:
+            body = {"title": f"bench {n}", "severity": "SEV2"}
+            reply = await client.post("/api/v1/incidents", json=body, timeout=60)
+            reply.raise_for_status()
+            answered[reply.json()["id"]] = time.time()
+
+        start = time.perf_counter()
+        tasks = []
+        for n in range(int(rate * seconds)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(declare(n)))
+        await asyncio.gather(*tasks)
+    return answered
+
+
+async def _baseline(smtp_port: int, http_port: int, n: int) -> tuple[list[float], list[float]]:
+    mail, hook = [], []
+    async with httpx.AsyncClient() as client:
+        for i in range(n):
+            start = time.perf_counter()
+            await aiosmtplib.send(
+                f"Subject: baseline {i}\r\n\r\nbaseline\r\n",
+                sender="tocsin@example.com",
+                recipients=["oncall@example.com"],
+                hostname="127.0.0.1",
+                port=smtp_port,
+            )
+            mail.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            await client.post(f"http://127.0.0.1:{http_port}/hook", json={"incident": ""})
+            hook.append(time.perf_counter() - start)
+    return mail, hook
+
+
+def _figures(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered), p99, ordered[-1]
+
+
+def _row(name: str, samples: list[float], base: list[float] | None = None) -> str:
+    p50, p99, worst = _figures(samples)
+    text = (
+        f"{name:<34} p50 {p50 * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms  max {worst * 1000:8.1f} ms"
+    )
+    if base:
+        text += f"   p99 x{p99 / _figures(base)[1]:.0f} baseline"
+    return text
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/tocsin_bench_notify"
+    )
+    args = parser.parse_args()
+
+    arrivals = Arrivals()
+    smtp_port = _free_port()
+    smtp = Controller(MailHandler(arrivals), hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    hook = _webhook(arrivals)
+    http_port = int(hook.server_address[1])
+    base_mail, base_hook = await _baseline(smtp_port, http_port, 200)
+    arrivals.mail.clear()
+    arrivals.hook.clear()
+
+    token = await _prepare(args.postgres, POLICY.format(smtp=smtp_port, http=http_port))
+    api_port = _free_port()
+    api = _tocsin(args.postgres, "serve", "--no-worker", "--port", str(api_port))
+    workers = [
+        _tocsin(args.postgres, "worker", "--concurrency", str(CONCURRENCY)) for _ in range(WORKERS)
+    ]
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        await _wait_ready(base)
+        await asyncio.sleep(2)  # the workers listen before the first declaration
+        began = time.perf_counter()
+        answered = await _load(base, token, args.rate, args.seconds)
+        took = time.perf_counter() - began
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with arrivals.lock:
+                done = set(answered) <= set(arrivals.mail) and set(answered) <= set(arrivals.hook)
+            if done:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        for process in (api, *workers):
+            process.send_signal(signal.SIGTERM)
+        for process in (api, *workers):
+            process.wait(30)
+        smtp.stop()
+        hook.shutdown()
+
+    def latencies(where: dict[str, list[float]]) -> tuple[list[float], int, int]:
+        found = [min(where[ref]) - at for ref, at in answered.items() if ref in where]
+        lost = sum(1 for ref in answered if ref not in where)
+        repeated = sum(
+            count - 1 for count in Counter({r: len(t) for r, t in where.items()}).values()
+        )
+        return found, lost, repeated
+
+    mail, mail_lost, mail_twice = latencies(arrivals.mail)
+    sent, hook_lost, hook_twice = latencies(arrivals.hook)
+    print(
+        f"Declared {len(answered)} incidents in {took:.1f} s "
+        f"({len(answered) / took:.1f}/s; target {args.rate:g}/s), "
+        f"{WORKERS} workers x {CONCURRENCY} loops, PostgreSQL"
+    )
+    print(_row("baseline: direct SMTP send", base_mail))
+    print(_row("baseline: direct webhook POST", base_hook))
+    print(_row("API answer → e-mail at SMTP server", mail, base_mail))
+    print(_row("API answer → webhook at receiver", sent, base_hook))
+    print(
+        f"e-mail: {mail_lost} lost, {mail_twice} repeated; webhook: {hook_lost} lost, {hook_twice} repeated"
+    )
+    p99 = max(_figures(mail)[1], _figures(sent)[1]) if mail and sent else float("inf")
+    print(f"target p99 < 1 s: {'met' if p99 < 1.0 else 'NOT met'} ({p99 * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
