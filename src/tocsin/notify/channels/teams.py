@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret
+from tocsin.notify.channels import Message
+from tocsin.notify.channels.secret_url import post_json
 from tocsin.policy.schema_notify import TeamsChannel
 
 
@@ -42,26 +43,12 @@ class TeamsSender:
         self.transport = transport
 
     async def send(self, message: Message) -> str:
-        url = secret(self.spec.url_env, self.environ)
-        assert url is not None  # url_env is required
-        if not url.startswith(("https://", "http://")):
-            raise PermanentFailure(
-                f"environment variable {self.spec.url_env} does not hold an http(s) URL",
-                details={"environment_variable": self.spec.url_env},
-            )
-        headers = {"User-Agent": "Tocsin", "X-Tocsin-Idempotency-Key": message.idempotency_key}
-        try:
-            async with httpx.AsyncClient(
-                timeout=self.spec.timeout, transport=self.transport
-            ) as client:
-                answer = await client.post(url, json=card_of(message), headers=headers)
-        except httpx.TransportError as exc:  # never the exception's text: it may hold the URL
-            raise TemporaryFailure(f"Teams {type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
-            raise PermanentFailure(f"Teams {type(exc).__name__}") from None
-        reply = f"HTTP {answer.status_code} {answer.text[:500]}".rstrip()
-        if answer.is_success:
-            return reply
-        if answer.status_code == 429 or answer.status_code >= 500:
-            raise TemporaryFailure(reply, details={"status": answer.status_code})
-        raise PermanentFailure(reply, details={"status": answer.status_code})
+        return await post_json(
+            label="Teams",
+            url_env=self.spec.url_env,
+            payload=card_of(message),
+            idempotency_key=message.idempotency_key,
+            seconds=self.spec.timeout,
+            environ=self.environ,
+            transport=self.transport,
+        )
