@@ -344,6 +344,19 @@ async def test_acknowledge_twice_keeps_the_first(
     assert again.json()["acknowledged_at"] == first["acknowledged_at"] is not None
 
 
+async def test_acknowledge_records_the_door_on_the_timeline(
+    client: httpx.AsyncClient, declare: Declare, error: ErrorOf
+) -> None:
+    ref = (await declare())["id"]
+    # Only the API and the CLI may be named: the link and SMS replies have their own doors.
+    error(await client.post(f"{API}/incidents/{ref}/acknowledge", json={"via": "link"}), 422)
+    assert (await client.post(f"{API}/incidents/{ref}/acknowledge")).status_code == 200
+    events = (await client.get(f"{API}/incidents/{ref}/timeline")).json()
+    [ack] = [e for e in events if e["kind"] == "acknowledged"]
+    assert ack["summary"].endswith(" via api")
+    assert ack["data"]["after"]["via"] == "api"
+
+
 # --- permissions --------------------------------------------------------------------------
 
 

@@ -274,6 +274,8 @@ def test_incident_flow(seeded_cli: Run, cli_json: RunJson) -> None:
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
     ack = next(e for e in events if e["kind"] == "acknowledged")
     assert ack["actor"] == "ic@example.com"
+    # The timeline says which door it came through.
+    assert ack["summary"].endswith(" via cli") and ack["data"]["after"]["via"] == "cli"
     assert next(e for e in events if e["kind"] == "declared")["actor"] == "system"
 
     table = cli("incident", "timeline", ref).stdout.splitlines()

@@ -234,7 +234,7 @@ def _act(ref: str, path: str, body: Any, as_json: bool, said: str) -> None:
 @app.command()
 def ack(ref: Ref, as_json: JsonOpt = False) -> None:
     """Acknowledge an incident."""
-    _act(ref, "acknowledge", None, as_json, "{id} acknowledged")
+    _act(ref, "acknowledge", {"via": "cli"}, as_json, "{id} acknowledged")
 
 
 @app.command()

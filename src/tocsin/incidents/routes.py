@@ -92,8 +92,13 @@ async def update(
 
 
 @router.post("/{ref}/acknowledge", response_model=schemas.IncidentDetailOut)
-async def acknowledge(ref: str, ctx: ContextDep, actor: ActorDep) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.acknowledge(s, actor, ref, clock=ctx.clock))
+async def acknowledge(
+    ref: str, ctx: ContextDep, actor: ActorDep, body: schemas.AcknowledgeIn | None = None
+) -> schemas.IncidentDetailOut:
+    via = body.via if body is not None else "api"
+    return await _write(
+        ctx, lambda s: incidents.acknowledge(s, actor, ref, clock=ctx.clock, via=via)
+    )
 
 
 @router.post("/{ref}/status", response_model=schemas.IncidentDetailOut)

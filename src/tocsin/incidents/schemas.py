@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +53,14 @@ class UpdateIn(Input):
     type: str | None = Field(None, max_length=64)
     components: list[str] | None = Field(None, max_length=100)
     impact: Impact | None = None
+
+
+class AcknowledgeIn(Input):
+    """Optional: the door the acknowledgement came through, for the timeline (the CLI says
+    ``cli``; without a body it is ``api``). The acknowledge link and SMS replies record
+    ``link`` and ``sms`` themselves."""
+
+    via: Literal["api", "cli"] = "api"
 
 
 class StatusIn(Input):
