@@ -16,19 +16,17 @@ the integration's rate limit. Bodies over 512 KB are refused (400, as PagerDuty 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from tocsin.alerts.adapters import common
+from tocsin.alerts.adapters.common import MAX_SUMMARY, SEVERITIES, InvalidPayload
 from tocsin.alerts.dedup import ACTIONS, MAX_DEDUP_KEY, Action
 from tocsin.alerts.schemas import IncomingEvent
-from tocsin.clock import to_utc
 
 #: PagerDuty's size limit for one event.
 MAX_BODY_BYTES = 512 * 1024
-MAX_SUMMARY = 1024
-SEVERITIES = ("critical", "error", "warning", "info")
 #: Characters of the routing key kept in the stored event (the rest is a secret).
 KEY_SHOWN = 4
 
@@ -42,12 +40,8 @@ class Parsed:
     event: IncomingEvent
 
 
-class InvalidEvent(Exception):
-    """The body is not a valid event; ``errors`` names each problem."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
+#: The body is not a valid event; ``errors`` names each problem.
+InvalidEvent = InvalidPayload
 
 
 def success(dedup_key: str) -> dict[str, Any]:
@@ -66,65 +60,22 @@ def throttled() -> dict[str, Any]:
     }
 
 
-def is_json(content_type: str | None) -> bool:
-    """``application/json``, with or without parameters (``; charset=utf-8``)."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() == "application/json"
-
-
 def parse(body: bytes, content_type: str | None) -> Parsed:
     """The event in ``body``; raises :class:`InvalidEvent` naming every problem."""
     if len(body) > MAX_BODY_BYTES:
         raise InvalidEvent([f"Event object is too large (the limit is {MAX_BODY_BYTES} bytes)"])
-    if not is_json(content_type):
-        raise InvalidEvent(["Content-Type must be application/json"])
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidEvent(["The body is not valid JSON"]) from None
+    data = common.json_body(body, content_type)
     if not isinstance(data, dict):
         raise InvalidEvent(["The event must be a JSON object"])
     return validate(data)
 
 
-def _text(data: dict[str, Any], name: str, where: str, errors: list[str]) -> str | None:
-    """An optional string field: ``None`` when absent or null."""
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.append(f"'{where}' must be a string")
-        return None
-    return value
-
-
-def _required(data: dict[str, Any], name: str, where: str, errors: list[str]) -> str | None:
-    """A required string field, not blank."""
-    value = data.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        errors.append(f"'{where}' is missing or blank")
-        return None
-    if not isinstance(value, str):
-        errors.append(f"'{where}' must be a string")
-        return None
-    return value
-
-
 def _timestamp(value: Any, errors: list[str]) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
+    """PagerDuty takes ISO 8601 text only (not Unix seconds)."""
+    if value is not None and not isinstance(value, str):
         errors.append("'payload.timestamp' must be an ISO 8601 timestamp string")
         return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return to_utc(moment)
-    except ValueError:
-        errors.append(f"'payload.timestamp' is not an ISO 8601 timestamp: {value[:64]!r}")
-        return None
+    return common.timestamp(value, "payload.timestamp", errors)
 
 
 def _objects(
@@ -171,7 +122,7 @@ def redacted(data: dict[str, Any]) -> dict[str, Any]:
 def validate(data: dict[str, Any]) -> Parsed:
     """The event in the decoded body ``data``; raises :class:`InvalidEvent`."""
     errors: list[str] = []
-    routing_key = _required(data, "routing_key", "routing_key", errors)
+    routing_key = common.required(data, "routing_key", "routing_key", errors)
     action_value = data.get("event_action")
     action: Action | None = None
     if action_value is None or action_value == "":
@@ -181,8 +132,8 @@ def validate(data: dict[str, Any]) -> Parsed:
     else:
         action = action_value
     dedup_key = _dedup_key(data.get("dedup_key"), action, errors)
-    client = _text(data, "client", "client", errors)
-    client_url = _text(data, "client_url", "client_url", errors)
+    client = common.text(data, "client", "client", errors)
+    client_url = common.text(data, "client_url", "client_url", errors)
     links = _objects(data, "links", "href", ("text",), errors)
     images = _objects(data, "images", "src", ("href", "alt"), errors)
     fields: dict[str, Any] = {}
@@ -228,12 +179,12 @@ def _dedup_key(value: Any, action: Action | None, errors: list[str]) -> str | No
 
 def _payload(payload: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    summary = _required(payload, "summary", "payload.summary", errors)
+    summary = common.required(payload, "summary", "payload.summary", errors)
     if summary is not None:
         if len(summary) > MAX_SUMMARY:
             errors.append(f"'payload.summary' is too long (maximum is {MAX_SUMMARY} characters)")
         fields["summary"] = summary
-    source = _required(payload, "source", "payload.source", errors)
+    source = common.required(payload, "source", "payload.source", errors)
     if source is not None:
         fields["source"] = source
     severity = payload.get("severity")
@@ -247,7 +198,7 @@ def _payload(payload: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     if timestamp is not None:
         fields["timestamp"] = timestamp
     for name, attr in (("component", "component"), ("group", "group"), ("class", "class_")):
-        value = _text(payload, name, f"payload.{name}", errors)
+        value = common.text(payload, name, f"payload.{name}", errors)
         if value is not None:
             fields[attr] = value
     if payload.get("custom_details") is not None:
