@@ -88,13 +88,44 @@ def test_every_builtin_exists_in_both_locales(locale: str) -> None:
         assert builtins[key].subject
 
 
-def test_page_is_unchanged() -> None:
-    assert builtin_templates("en")["page"].text.splitlines()[-1] == (
-        "Or reply {{ page.ack_code }} to this SMS."
-    )
-    assert builtin_templates("nl")["page"].text.splitlines()[-1] == (
-        "Of antwoord {{ page.ack_code }} op deze sms."
-    )
+#: What the built-in page says, per locale: the link, the SMS reply code, the code in a call.
+PAGE_LINES = {
+    "en": (
+        "Acknowledge: https://t.example/ack/x1",
+        "Reply 483920 to this SMS to acknowledge.",
+        "To acknowledge, text the code 4 8 3 9 2 0 to this number.",
+    ),
+    "nl": (
+        "Bevestigen: https://t.example/ack/x1",
+        "Antwoord 483920 op deze sms om te bevestigen.",
+        "Bevestigen: sms de code 4 8 3 9 2 0 naar dit nummer.",
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "nl"])
+@pytest.mark.parametrize(
+    "channel", ["sms", "voice", "email", "slack", "slack_webhook", "teams", "webhook", "apprise"]
+)
+def test_page_shows_the_code_in_texts_and_calls_and_the_link_elsewhere(
+    locale: str, channel: str
+) -> None:
+    context = {
+        "incident": {"severity_name": "Critical", "ref": "INC-1", "title": "Checkout down"},
+        "page": {
+            "reason": "You are on call.",
+            "ack_url": "https://t.example/ack/x1",
+            "ack_code": "483920",
+            "channel": channel,
+        },
+    }
+    page = render_spec(builtin_templates(locale)["page"], context, locale)
+    link, sms, call = PAGE_LINES[locale]
+    expected = {"sms": sms, "voice": call}.get(channel, link)
+    assert page.text == f"Critical INC-1: Checkout down\nYou are on call.\n{expected}\n"
+    # A link is no use read out or in a text; a reply code is no use in an e-mail or chat.
+    assert ("/ack/" in page.text) == (channel not in ("sms", "voice"))
+    assert ("483920" in page.text or "4 8 3 9 2 0" in page.text) == (channel in ("sms", "voice"))
 
 
 @pytest.mark.parametrize("locale", ["en", "nl"])
@@ -387,7 +418,7 @@ templates:
         ("{{ page.ack_url }} {{ notice.reason }}", None),
         (
             "{{ page.ack }}",
-            "unknown field 'page.ack' in template 'x' (known page fields: ack_code, ack_url, reason)",
+            "unknown field 'page.ack' in template 'x' (known page fields: ack_code, ack_url, channel, reason)",
         ),
         ("{% for k in ['title', 'ref'] %}{{ incident[k] }}{% endfor %}", None),
         (

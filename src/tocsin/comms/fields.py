@@ -125,6 +125,10 @@ OPTIONAL_ROOTS: Mapping[str, Field] = {
             "reason": _leaf("Why this person is paged", "You are on call for primary."),
             "ack_url": _leaf("The one-click acknowledge link", "https://tocsin.example.com/ack/…"),
             "ack_code": _leaf("The SMS reply code", "4821"),
+            "channel": _leaf(
+                "The kind of channel this copy goes through (sms, voice, email, slack, ...)",
+                "sms",
+            ),
         },
     ),
     "notice": Field(

@@ -6,9 +6,11 @@ e-mail, at once). Rules due at once are queued now, in the engine's transaction;
 rule (``voice`` at ``2m``) is a ``notify.page_rule`` job that sends only if the incident is
 still unacknowledged (and open) when it comes due. Each contact goes through the policy's
 first channel that can carry it (an SMS or phone number through an ``sms`` channel, ...),
-or through the channel the rule names. Every page message carries the person's
-acknowledge link and SMS reply code: one :class:`~tocsin.notify.models.AckToken` per
-person per page, signed with :mod:`tocsin.auth.signing`.
+or through the channel the rule names. Every page message lets the person acknowledge:
+rendered per kind of channel (``page.channel``), the built-in template gives SMS and
+voice the reply code and everything else (e-mail, chat, push) the acknowledge link; one
+:class:`~tocsin.notify.models.AckToken` per person per page, signed with
+:mod:`tocsin.auth.signing`.
 
 A **notice** (:func:`notice`; notify steps, reminders, SLA warnings and breaches,
 escalations, tasks) is one message per person to their first e-mail or chat contact, with
@@ -252,10 +254,17 @@ class _Context:
         return self._fields
 
 
-def _plain_page(incident: Incident, reason: str, url: str, code: str) -> Rendered:
+def _plain_page(incident: Incident, reason: str, url: str, code: str, channel: str) -> Rendered:
     subject = f"[{incident.severity}] {incident.ref}: {incident.title}"
-    text = f"{subject}\n{reason}\nAcknowledge: {url}\nOr reply {code} to this SMS.\n"
-    return Rendered(template="page", locale="en", subject=subject, text=text)
+    if channel == "sms":
+        how = f"Reply {code} to this SMS to acknowledge."
+    elif channel == "voice":
+        how = f"To acknowledge, text the code {' '.join(code)} to this number."
+    else:
+        how = f"Acknowledge: {url}"
+    return Rendered(
+        template="page", locale="en", subject=subject, text=f"{subject}\n{reason}\n{how}\n"
+    )
 
 
 async def _render_page(
@@ -265,14 +274,17 @@ async def _render_page(
     reason: str,
     url: str,
     code: str,
+    channel: str,
 ) -> Rendered:
+    """The page for one kind of channel (``page.channel``): the built-in shows the reply
+    code in SMS and calls and the link everywhere else."""
     fields = await context.fields(session)
-    page_fields = {"reason": reason, "ack_url": url, "ack_code": code}
+    page_fields = {"reason": reason, "ack_url": url, "ack_code": code, "channel": channel}
     try:
         return render(context.policy, "page", {**fields, "page": page_fields}, locale=person.locale)
     except (InvalidInput, NotFound):
         # A page must go out even if the policy's own template is broken.
-        return _plain_page(context.incident, reason, url, code)
+        return _plain_page(context.incident, reason, url, code, channel)
 
 
 async def _send_page(
@@ -291,9 +303,15 @@ async def _send_page(
         return 0
     clock = context.clock
     url = await ack_url(session, token, public_url=context.url, clock=clock)
-    rendered = await _render_page(session, context, person, reason, url, token.code)
+    by_kind: dict[str, Rendered] = {}
     for target in sendable:
         assert target.channel is not None
+        kind = target.channel.type
+        if kind not in by_kind:
+            by_kind[kind] = await _render_page(
+                session, context, person, reason, url, token.code, kind
+            )
+        rendered = by_kind[kind]
         await notify.queue(
             session,
             channel=target.channel,
