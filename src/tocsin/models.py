@@ -1,6 +1,6 @@
 """Every table, imported in one place for Alembic and the migration check."""
 
-from tocsin.alerts.models import Alert, AlertEvent, Integration
+from tocsin.alerts.models import Alert, AlertEvent, Integration, MaintenanceWindow
 from tocsin.audit.models import AuditEntry
 from tocsin.auth.models import ApiToken, InstanceKey, Team, TeamMember, User
 from tocsin.db import Base
@@ -38,6 +38,7 @@ __all__ = [
     "InstanceKey",
     "Integration",
     "Job",
+    "MaintenanceWindow",
     "Notification",
     "NotificationAttempt",
     "PolicyVersion",

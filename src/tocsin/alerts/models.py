@@ -24,6 +24,9 @@ ALERT_STATUSES = ("triggered", "acknowledged", "resolved")
 EVENT_OUTCOMES = ("opened", "updated", "acknowledged", "resolved", "unchanged", "dropped")
 #: The partial index's condition; ``ON CONFLICT`` names the same text.
 OPEN_ALERT = "status <> 'resolved'"
+#: What routing did with a new alert: opened an incident, joined (grouped into) an open
+#: one, ignored it (a route's ``action: ignore``), or held it (its service in maintenance).
+ROUTINGS = ("opened", "grouped", "ignored", "maintenance")
 
 
 class Integration(Base):
@@ -66,6 +69,8 @@ class Alert(Base):
         ),
         Index("ix_alerts_status_created_at", "status", "created_at"),
         Index("ix_alerts_integration_id_dedup_key", "integration_id", "dedup_key"),
+        # Grouping looks up the latest alert of a group (alerts/routing.py).
+        Index("ix_alerts_group_key_last_seen_at", "group_key", "last_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -91,6 +96,14 @@ class Alert(Base):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id"), nullable=True, index=True
     )
+    #: What routing decided when the alert opened (see :mod:`tocsin.alerts.routing`): the
+    #: service and team it is about, the route it took, the key of its group, and what
+    #: became of it (:data:`ROUTINGS`); null before routing.
+    service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    route: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    group_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    routing: Mapped[str | None] = mapped_column(String(12), nullable=True)
 
 
 class AlertEvent(Base):
@@ -116,3 +129,22 @@ class AlertEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+
+
+class MaintenanceWindow(Base):
+    """A service in maintenance, made through the API or the CLI (the policy's windows
+    are read from the policy): its alerts are kept, but open no incident."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Moved to the moment it was ended early (to its start, if it had not started).
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(254))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(254), nullable=True)

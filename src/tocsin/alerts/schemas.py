@@ -118,9 +118,45 @@ class AlertOut(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     incident: str | None
+    #: What routing decided: the service and team, the route taken, and what became of
+    #: the alert (opened, grouped, ignored, maintenance).
+    service: str | None = None
+    team: str | None = None
+    route: str | None = None
+    routing: str | None = None
     events: list[AlertEventOut] | None = None
 
 
 class AlertListOut(BaseModel):
     alerts: list[AlertOut]
     total: int
+
+
+class MaintenanceIn(BaseModel):
+    """A maintenance window: ``ends_at`` or ``duration``. Times without a zone are in the
+    policy's time zone; ``starts_at`` defaults to now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: Slug
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    duration: str | None = Field(None, max_length=20, examples=["2h", "1h30m"])
+    reason: str = Field("", max_length=2000)
+
+
+class MaintenanceWindowOut(BaseModel):
+    #: A number for windows made through the API or CLI; ``policy:KEY`` for the policy's.
+    id: str
+    service: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    #: ``api`` or ``policy``.
+    origin: str
+    #: Whether it covers the moment of the answer.
+    active: bool
+    created_at: datetime | None = None
+    created_by: str | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = None

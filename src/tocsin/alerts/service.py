@@ -27,7 +27,7 @@ from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.alerts import dedup, routing
+from tocsin.alerts import dedup, mitigation, routing
 from tocsin.alerts.adapters import webhook_url
 from tocsin.alerts.models import (
     ALERT_STATUSES,
@@ -548,18 +548,15 @@ async def on_alert_changed(
     """Where alerts reach incidents: called in the processing transaction after every
     change of an alert (``opened``, ``updated``, ``acknowledged``, ``resolved``).
 
-    For now: a new alert not linked to an incident opens one by the default route
-    (:mod:`tocsin.alerts.routing`); an alert of an incident acknowledged or resolved at
-    its source is noted on that incident's timeline. Routing rules, grouping and
-    maintenance windows plug in here.
+    A new alert is routed (:mod:`tocsin.alerts.routing`: routes, maintenance windows,
+    grouping); an alert of an incident acknowledged or resolved at its source is noted on
+    that incident's timeline, and the last one resolved mitigates the incident
+    (:mod:`tocsin.alerts.mitigation`).
     """
     integration = await session.get(Integration, alert.integration_id)
     assert integration is not None
     if change == "opened" and alert.incident_id is None:
-        incident = await routing.open_incident(session, alert, integration, clock=clock)
-        if incident is not None:
-            alert.incident_id = incident.id
-            await session.flush()
+        await routing.route(session, alert, integration, clock=clock)
     elif change in ("acknowledged", "resolved") and alert.incident_id is not None:
         incident = await session.get(Incident, alert.incident_id)
         if incident is not None:
@@ -567,6 +564,8 @@ async def on_alert_changed(
             await incidents.add_note(
                 session, routing.integration_actor(integration), incident.ref, text_, clock=clock
             )
+        if change == "resolved":
+            await mitigation.on_resolved(session, alert, integration, clock=clock)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -605,6 +604,10 @@ def _alert_out(alert: Alert, integration: str, incident: str | None) -> AlertOut
         acknowledged_at=alert.acknowledged_at,
         resolved_at=alert.resolved_at,
         incident=incident,
+        service=alert.service,
+        team=alert.team,
+        route=alert.route,
+        routing=alert.routing,
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tocsin.policy import checks_routes
+from tocsin.policy.checks_alert_routes import check_alert_routes
 from tocsin.policy.checks_alerts import check_alerts
 from tocsin.policy.checks_notify_rules import check_notify_rules
 from tocsin.policy.checks_templates import check_templates
@@ -121,6 +122,7 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(checks_routes.check_routes(policy))
     problems.extend(check_templates(policy))
     problems.extend(check_alerts(policy))
+    problems.extend(check_alert_routes(policy))
     return problems
 
 

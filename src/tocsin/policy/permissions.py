@@ -17,5 +17,6 @@ BUILTIN_PERMISSIONS: dict[str, str] = {
     "send-subscriber-email": "Send e-mail to status-page subscribers",
     "manage-schedules": "Add and cancel on-call overrides for anyone",
     "manage-integrations": "Add alert integrations and rotate their keys",
+    "manage-maintenance": "Add and end maintenance windows (alerts kept, no incidents opened)",
     "send-communications": "Send an incident's messages from templates (tocsin comms send)",
 }

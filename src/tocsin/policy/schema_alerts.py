@@ -13,8 +13,10 @@ from typing import Literal, get_args
 
 from pydantic import Field
 
+from tocsin.policy.schema_alert_routes import DEFAULT_GROUP_WINDOW, MaintenanceSpec, Route
 from tocsin.policy.schema_notify import EnvName
-from tocsin.policy.types import Slug, Strict
+from tocsin.policy.spans import Span
+from tocsin.policy.types import Duration, Flag, Slug, Strict
 
 IntegrationType = Literal["pagerduty", "alertmanager", "grafana", "sentry", "generic"]
 INTEGRATION_TYPES: tuple[str, ...] = get_args(IntegrationType)
@@ -47,3 +49,13 @@ class AlertSettings(Strict):
     default_severity: Slug | None = None
     #: ``null`` turns the rate limit off.
     rate_limit: RateLimit | None = RateLimit()
+    #: Which alerts open which incidents: the first route that matches wins (see
+    #: :mod:`tocsin.policy.schema_alert_routes`); unmatched alerts take the defaults.
+    routes: list[Route] = []
+    #: Related alerts within this time join one open incident (``0m``: never).
+    group_window: Duration = Span(time=DEFAULT_GROUP_WINDOW)
+    #: When every alert of an incident is resolved: resolve the incident (true), or mark
+    #: it mitigated and ask its commander to confirm (false).
+    resolve_incident_when_alerts_resolve: Flag = False
+    #: Services whose alerts open no incident for a while.
+    maintenance: list[MaintenanceSpec] = []
