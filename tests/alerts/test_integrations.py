@@ -66,10 +66,14 @@ async def test_the_public_url_makes_the_webhook_url(ready: Context, http_as: Htt
     assert made.json()["url"] == "https://tocsin.example.org/v2/enqueue"
 
 
-async def test_types_without_an_adapter_yet_have_no_url(admin: httpx.AsyncClient) -> None:
+async def test_webhook_urls_hold_the_key_so_they_are_shown_only_with_it(
+    admin: httpx.AsyncClient,
+) -> None:
     made = await admin.post(f"{API}/integrations", json={"name": "AM", "type": "alertmanager"})
     assert made.status_code == 201, made.text
-    assert made.json()["url"] is None and made.json()["key"]
+    key = made.json()["key"]
+    assert made.json()["url"] == f"http://127.0.0.1:8080/webhooks/alertmanager/{key}"
+    assert (await admin.get(f"{API}/integrations/am")).json()["url"] is None
 
 
 async def test_rotating_a_key_stops_the_old_one(

@@ -219,6 +219,12 @@ def test_incident_flow(seeded_cli: Run, cli_json: RunJson) -> None:
     assert shown["acknowledged_by"] == "ic@example.com"
     assert shown["acknowledged_at"] is not None
 
+    proposed = cli(
+        "incident", "propose-mitigation", ref, "Rollback to v1.2.3", "--risk", "low",
+        "--rollback-plan", "Redeploy v1.2.4", as_user="oncall.primary@example.com",
+    )  # fmt: skip
+    assert proposed.stdout.strip() == f"{ref}: Mitigation proposed: Rollback to v1.2.3 (risk Low)"
+
     status = cli("incident", "status", ref, "identified", "--note", "bad migration")
     assert status.stdout.strip() == f"{ref} is now identified"
 
@@ -266,8 +272,8 @@ def test_incident_flow(seeded_cli: Run, cli_json: RunJson) -> None:
     kinds = [e["kind"] for e in events]
     assert kinds[0] == "declared"
     for kind in (
-        "acknowledged", "status", "severity", "role_assigned", "role_relieved", "note",
-        "checklist", "reopened",
+        "acknowledged", "mitigation_proposed", "status", "severity", "role_assigned",
+        "role_relieved", "note", "checklist", "reopened",
     ):  # fmt: skip
         assert kind in kinds, kinds
     assert kinds[-1] == "status" and "closed" in events[-1]["summary"]

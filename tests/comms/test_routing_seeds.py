@@ -104,6 +104,29 @@ until: 6h
     ]
 
 
+async def test_seed_004_mitigation_proposals_go_where_the_response_works() -> None:
+    scenario = """
+start: 2026-03-17T14:00:00Z
+events:
+  - {{at: 0m, declare: {{severity: {severity}, title: "Scores are not saving"}}}}
+  - {{at: 20m, mitigation: {{action: "Rollback to v1.2.3", risk: Low, by: oncall.primary}}}}
+  - {{at: 25m, mitigation: "Enable the score-queue feature flag"}}
+until: 30m
+"""
+    expected = {
+        "SEV1": ["route:incidents-mitigation-proposed", "route:critical-mitigation-proposed"],
+        "SEV2": ["route:incidents-mitigation-proposed", "route:major-mitigation-proposed"],
+        "SEV3": ["route:incidents-mitigation-proposed"],
+        "SEV4": [],
+    }
+    for severity, proposed in expected.items():
+        found = await routes(4, scenario.format(severity=severity))
+        assert [(at, route) for at, route, _, _ in found if "mitigation" in route] == [
+            *(("+20m", route) for route in proposed),
+            *(("+25m", route) for route in proposed),
+        ], severity
+
+
 async def test_seed_003_alert_routing() -> None:
     scenario = """
 start: 2026-02-17T14:00:00Z

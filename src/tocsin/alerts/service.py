@@ -314,10 +314,12 @@ def _from_spec(spec: IntegrationSpec, *, created_at: datetime, created_by: str) 
 
 @dataclass(frozen=True)
 class Receiver:
-    """The integration an event came in for, and its rate limit (``None``: none)."""
+    """The integration an event came in for, its rate limit (``None``: none) and its
+    declaration in the policy (``None`` for one made through the API)."""
 
     integration: Integration
     rate_limit: RateLimit | None
+    spec: IntegrationSpec | None = None
 
 
 async def authenticate(
@@ -345,9 +347,10 @@ async def authenticate(
     if row.type != integration_type:
         raise UnknownKey(
             f"Invalid routing key: it belongs to integration {row.key!r} of type "
-            f"{row.type}, which does not take {integration_type} events"
+            f"{row.type}, which does not take {integration_type} events",
+            details={"integration": row.key, "type": row.type},
         )
-    return Receiver(row, policy.alerts.rate_limit)
+    return Receiver(row, policy.alerts.rate_limit, spec)
 
 
 async def _by_env_key(

@@ -350,6 +350,36 @@ def post_update(
         typer.echo(f"Update posted to {ref.upper()}")
 
 
+@app.command("propose-mitigation")
+def propose_mitigation(
+    ref: Ref,
+    action: Annotated[
+        str, typer.Argument(help="What to do, e.g. 'Roll back to v1.2.3'.", show_default=False)
+    ],
+    risk: Annotated[str | None, typer.Option(help="Low, Medium or High.")] = None,
+    expected_impact: Annotated[str, typer.Option(help="What it should achieve.")] = "",
+    rollback_plan: Annotated[str, typer.Option(help="What happens if it fails.")] = "",
+    approval: Annotated[
+        str, typer.Option(help="Who must approve, or who approved (default: awaiting the IC).")
+    ] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose a mitigation for the incident commander to approve; comms routes
+    `on: mitigation_proposed` send it."""
+    body = {
+        "action": action,
+        "risk": risk,
+        "expected_impact": expected_impact,
+        "rollback_plan": rollback_plan,
+        "approval": approval,
+    }
+    event = api("POST", f"/incidents/{ref}/mitigations", json=body)
+    if as_json:
+        emit_json(event)
+    else:
+        typer.echo(f"{ref.upper()}: {event['summary']}")
+
+
 @app.command()
 def check(
     ref: Ref,

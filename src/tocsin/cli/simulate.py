@@ -22,7 +22,7 @@ def simulate(
         Path,
         typer.Argument(
             help="Scenario YAML: start, timed events (declare, ack, status, severity, "
-            "assign, note, update) and until.",
+            "assign, note, update, mitigation) and until.",
             exists=True,
             dir_okay=False,
         ),

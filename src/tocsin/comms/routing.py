@@ -80,7 +80,11 @@ _NOUN = {
     "resolved": "resolution",
 }
 #: The timeline event kind of each repeating event (its id makes the firing unique).
-_EVENT_KIND = {"update": "update", "severity_changed": "severity"}
+_EVENT_KIND = {
+    "update": "update",
+    "severity_changed": "severity",
+    "mitigation_proposed": "mitigation_proposed",
+}
 _MARK = "comms:"
 _LATE = timedelta(seconds=5)
 
@@ -341,7 +345,7 @@ async def fire_event(
 
 async def _sequence(session: AsyncSession, incident: Incident, event: str) -> int:
     """The id of the timeline event that set off a repeating route (the latest update,
-    the latest severity change), so each fires once per such event."""
+    severity change or mitigation proposal), so each fires once per such event."""
     query = select(func.max(IncidentEvent.id)).where(IncidentEvent.incident_id == incident.id)
     if event in _EVENT_KIND:
         query = query.where(IncidentEvent.kind == _EVENT_KIND[event])

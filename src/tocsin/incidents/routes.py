@@ -190,6 +190,17 @@ async def post_update(
         return schemas.EventOut.model_validate(event)
 
 
+@router.post("/{ref}/mitigations", status_code=201, response_model=schemas.EventOut)
+async def propose_mitigation(
+    ref: str, body: schemas.MitigationIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.EventOut:
+    """Propose a mitigation for the incident commander to approve (a ``mitigation_proposed``
+    timeline event; comms routes ``on: mitigation_proposed`` send it)."""
+    async with ctx.db.write() as session:
+        event = await incidents.propose_mitigation(session, actor, ref, body, clock=ctx.clock)
+        return schemas.EventOut.model_validate(event)
+
+
 @router.post("/{ref}/checklists/{item_id}", response_model=schemas.ChecklistItemOut)
 async def check_item(
     ref: str, item_id: IdPath, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep

@@ -87,6 +87,30 @@ class NoteIn(Input):
     text: str = Field(min_length=1, max_length=20000)
 
 
+class MitigationIn(Input):
+    """A proposed mitigation, for the incident commander to approve (seed 004's "Mitigation
+    proposed"). The fields fill the ``mitigation-proposed`` template's ``update.*``."""
+
+    action: str = Field(min_length=1, max_length=2000)
+    risk: Literal["Low", "Medium", "High"] | None = None
+    expected_impact: str = Field("", max_length=5000)
+    rollback_plan: str = Field("", max_length=5000)
+    approval: str = Field("", max_length=500)
+
+    @field_validator("action")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("risk", mode="before")
+    @classmethod
+    def _risk_word(cls, value: Any) -> Any:
+        """``low``, ``LOW`` and ``Low`` are one risk level."""
+        return value.strip().capitalize() if isinstance(value, str) else value
+
+
 class CheckIn(Input):
     checked: bool = True
 

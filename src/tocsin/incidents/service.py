@@ -412,7 +412,8 @@ async def _comms_event(
     clock: Clock,
     update: dict[str, str] | None = None,
 ) -> None:
-    """Comms routes ``on: update`` / ``on: severity_changed`` fire on each such change."""
+    """Comms routes ``on: update`` / ``severity_changed`` / ``mitigation_proposed`` fire on
+    each such change."""
     from tocsin.comms import routing
 
     policy = await incident_policy(session, incident)
@@ -745,6 +746,28 @@ async def _text_event(
     if kind == "update":
         await _escalation_sync(session, incident, clock=clock)
         await _comms_event(session, incident, "update", clock=clock, update={"progress": body})
+    return event
+
+
+async def propose_mitigation(
+    session: AsyncSession, actor: Actor, ref: str, data: schemas.MitigationIn, *, clock: Clock
+) -> IncidentEvent:
+    """Propose a mitigation for the incident commander to approve: a
+    ``mitigation_proposed`` timeline event (needs ``add-note``, like an update), and the
+    comms routes ``on: mitigation_proposed`` fire with its fields as ``update.*``."""
+    incident, _, _, _ = await _for_change(session, actor, ref, "add-note")
+    if incident.status not in OPEN_STATUSES:
+        raise Conflict(
+            f"{incident.ref} is {incident.status}: there is nothing left to mitigate",
+            code="incident_not_open",
+            details={"status": incident.status},
+        )
+    proposal = {key: value for key, value in data.model_dump().items() if value}
+    summary = f"Mitigation proposed: {data.action}" + (f" (risk {data.risk})" if data.risk else "")
+    event = await _log(
+        session, actor, incident, "mitigation_proposed", summary, clock=clock, after=proposal
+    )
+    await _comms_event(session, incident, "mitigation_proposed", clock=clock, update=proposal)
     return event
 
 

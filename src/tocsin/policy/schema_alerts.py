@@ -20,6 +20,29 @@ from tocsin.policy.types import Duration, Flag, Slug, Strict
 
 IntegrationType = Literal["pagerduty", "alertmanager", "grafana", "sentry", "generic"]
 INTEGRATION_TYPES: tuple[str, ...] = get_args(IntegrationType)
+#: Types whose sources sign what they send (``signing_secret_env``): Sentry's
+#: ``Sentry-Hook-Signature``, Grafana's HMAC, Tocsin's ``X-Tocsin-Signature``.
+SIGNED_TYPES: tuple[str, ...] = ("sentry", "grafana", "generic")
+
+
+class WebhookMapping(Strict):
+    """How a generic webhook's JSON body becomes an alert: a Jinja2 expression over
+    ``body`` per field (``null``: not set). The defaults read fields named like Tocsin's."""
+
+    summary: str = "body.summary"
+    #: Text or a number; nothing gives a trigger a new key (a resolve needs one).
+    dedup_key: str | None = "body.dedup_key"
+    #: Must give critical, error, warning or info.
+    severity: str = "body.severity or 'error'"
+    #: True: the event resolves the alert; else it triggers it.
+    resolve_when: str = "body.status == 'resolved'"
+    source: str | None = "body.source"
+    component: str | None = "body.component"
+    group: str | None = "body.group"
+    #: Any JSON, kept with the alert.
+    details: str | None = "body.details"
+    #: ISO 8601 text or Unix seconds: when the source detected the problem.
+    timestamp: str | None = "body.timestamp"
 
 
 class IntegrationSpec(Strict):
@@ -33,6 +56,11 @@ class IntegrationSpec(Strict):
     team: Slug | None = None
     #: Take the integration key from this environment variable instead of making one.
     key_env: EnvName | None = None
+    #: Refuse events not signed with the secret in this environment variable (the
+    #: types of :data:`SIGNED_TYPES`).
+    signing_secret_env: EnvName | None = None
+    #: ``generic`` only: how its JSON body becomes an alert (default: :class:`WebhookMapping`).
+    mapping: WebhookMapping | None = None
     description: str = ""
 
 

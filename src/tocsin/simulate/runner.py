@@ -190,6 +190,10 @@ async def _apply(
     elif event.update is not None:
         actor = await _actor(session, policy, event.update.by)
         await incidents.post_update(session, actor, current, event.update.text, clock=clock)
+    elif event.mitigation is not None:
+        actor = await _actor(session, policy, event.mitigation.by)
+        proposal = schemas.MitigationIn(**event.mitigation.model_dump(exclude={"by"}))
+        await incidents.propose_mitigation(session, actor, current, proposal, clock=clock)
     return current
 
 

@@ -20,10 +20,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tocsin.errors import InvalidInput
+from tocsin.incidents.schemas import MitigationIn
 
 _OFFSET = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-ACTIONS = ("declare", "ack", "status", "severity", "assign", "note", "update")
+ACTIONS = ("declare", "ack", "status", "severity", "assign", "note", "update", "mitigation")
 
 
 def parse_offset(value: Any) -> timedelta:
@@ -78,6 +79,13 @@ class Text(_Strict):
     by: str | None = None
 
 
+class Mitigation(MitigationIn):
+    """A proposed mitigation, as ``tocsin incident propose-mitigation`` makes one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    by: str | None = None
+
+
 class Event(_Strict):
     at: timedelta
     declare: Declare | None = None
@@ -87,6 +95,7 @@ class Event(_Strict):
     assign: Assign | None = None
     note: Text | None = None
     update: Text | None = None
+    mitigation: Mitigation | None = None
 
     @field_validator("at", mode="before")
     @classmethod
@@ -105,6 +114,8 @@ class Event(_Strict):
         for key in ("note", "update"):
             if isinstance(out.get(key), str):
                 out[key] = {"text": out[key]}
+        if isinstance(out.get("mitigation"), str):
+            out["mitigation"] = {"action": out["mitigation"]}
         if out.get("ack") is None and "ack" in out:
             out["ack"] = {}
         return out

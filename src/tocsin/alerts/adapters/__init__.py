@@ -1,11 +1,12 @@
 """Adapters turn what a monitoring tool sends into :class:`~tocsin.alerts.schemas.IncomingEvent`.
 
 Each adapter is a pure module (no I/O): it parses and validates a request body and names
-every problem. Its route (``alerts/routes.py``) looks up the integration, calls
+every problem. Its door (``alerts/doors.py``) looks up the integration, calls
 :func:`tocsin.alerts.service.ingest` and answers in the tool's own format.
 
 ``ENDPOINTS`` says where each integration type's source sends its events, for the
-``url`` shown with an integration; a type without an entry has no adapter yet.
+``url`` shown with an integration. Webhooks whose tools can send headers also take the
+key as ``Authorization: Bearer KEY`` at the path without ``/{key}``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from __future__ import annotations
 #: for tools that cannot put it in the body).
 ENDPOINTS: dict[str, str] = {
     "pagerduty": "/v2/enqueue",
+    "alertmanager": "/webhooks/alertmanager/{key}",
+    "grafana": "/webhooks/grafana/{key}",
+    "sentry": "/webhooks/sentry/{key}",
+    "generic": "/webhooks/generic/{key}",
 }
 
 

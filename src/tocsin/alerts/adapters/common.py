@@ -42,6 +42,11 @@ class InvalidPayload(Exception):
         self.errors = errors
 
 
+class Ignored(Exception):
+    """The body is valid and asks for nothing (a resource or action with no alert); the
+    message says why."""
+
+
 def is_json(content_type: str | None) -> bool:
     """``application/json``, with or without parameters (``; charset=utf-8``)."""
     if not content_type:
