@@ -364,7 +364,7 @@ def test_incident_list_filters(seeded_cli: Run, cli_json: RunJson) -> None:
     assert limited["total"] == 3
 
     table = cli("incident", "list").stdout.splitlines()
-    assert table[0].split() == ["id", "severity", "status", "declared", "title"]
+    assert table[0].split() == ["id", "severity", "status", "alerts", "declared", "title"]
     assert table[1].replace(" ", "").strip("-") == ""
     assert [line.split()[0] for line in table[2:5]] == [slow, typo, db_down]
     assert table[-1] == "3 of 3 incident(s)"

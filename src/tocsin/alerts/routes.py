@@ -1,4 +1,4 @@
-"""REST doors to alerts under ``/api/v1``: integrations and alerts. The doors monitoring
+"""REST doors to alerts under ``/api/v1``: integrations, alerts, maintenance windows. The doors monitoring
 tools send to (``/v2/enqueue``, ...) are in :mod:`tocsin.alerts.doors`.
 """
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from tocsin.alerts import schemas
+from tocsin.alerts import maintenance, schemas
 from tocsin.alerts import service as alerts
 from tocsin.auth.deps import ActorDep, ContextDep, IdPath
 from tocsin.db import MAX_INT
@@ -88,3 +88,42 @@ async def show_alert(alert_id: IdPath, ctx: ContextDep, actor: ActorDep) -> sche
     """One alert with every event that applied to it."""
     async with ctx.db.read() as session:
         return await alerts.get_alert(session, actor, alert_id)
+
+
+# --- maintenance windows -------------------------------------------------------------------
+
+WindowId = Annotated[
+    str, Path(max_length=80, description="The window's number (``policy:KEY`` for the policy's)")
+]
+
+
+@router.get("/maintenance-windows", response_model=list[schemas.MaintenanceWindowOut])
+async def list_maintenance_windows(
+    ctx: ContextDep,
+    actor: ActorDep,
+    past: Annotated[bool, Query(alias="all", description="Also those that have ended")] = False,
+) -> list[schemas.MaintenanceWindowOut]:
+    """Maintenance windows that have not ended (``all``: every one), soonest first, the
+    policy's included: while one is active its service's alerts open no incident."""
+    async with ctx.db.read() as session:
+        return await maintenance.list_windows(session, actor, clock=ctx.clock, past=past)
+
+
+@router.post("/maintenance-windows", status_code=201, response_model=schemas.MaintenanceWindowOut)
+async def add_maintenance_window(
+    body: schemas.MaintenanceIn, ctx: ContextDep, actor: ActorDep
+) -> schemas.MaintenanceWindowOut:
+    """A new window (admins or ``manage-maintenance``): ``ends_at`` or ``duration``; times
+    without a zone are in the policy's time zone, ``starts_at`` defaults to now."""
+    async with ctx.db.write() as session:
+        return await maintenance.add(session, actor, body, clock=ctx.clock)
+
+
+@router.post("/maintenance-windows/{window}/end", response_model=schemas.MaintenanceWindowOut)
+async def end_maintenance_window(
+    window: WindowId, ctx: ContextDep, actor: ActorDep
+) -> schemas.MaintenanceWindowOut:
+    """End a window now; one that has not started is cancelled (admins or
+    ``manage-maintenance``)."""
+    async with ctx.db.write() as session:
+        return await maintenance.end(session, actor, window, clock=ctx.clock)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tocsin.cli.common import JsonOpt, api
+from tocsin.cli.maintenance import describe as describe_window
 from tocsin.cli.output import emit_json, fields, table, when
 
 app = typer.Typer(
@@ -38,6 +39,8 @@ def _show(incident: dict[str, Any], as_json: bool) -> None:
             ("Resolved", when(incident["resolved_at"])),
             ("Closed", when(incident["closed_at"])),
             ("Roles", ", ".join(f"{r['role']}: {r['name']}" for r in incident["roles"])),
+            ("Alerts", incident.get("alert_count", 0)),
+            ("Maintenance", "; ".join(describe_window(w) for w in incident.get("maintenance", []))),
             ("Policy version", incident["policy_version"]),
         ]
     )
@@ -141,11 +144,20 @@ def list_(
     if as_json:
         emit_json(result)
         return
+    for window in result.get("maintenance", []):
+        typer.echo(f"Maintenance: {describe_window(window)}")
     rows = [
-        (i["id"], i["severity"], i["status"], when(i["declared_at"]), i["title"])
+        (
+            i["id"],
+            i["severity"],
+            i["status"] + (" (maintenance)" if i.get("maintenance") else ""),
+            i.get("alert_count", 0),
+            when(i["declared_at"]),
+            i["title"],
+        )
         for i in result["incidents"]
     ]
-    table(rows, ["id", "severity", "status", "declared", "title"])
+    table(rows, ["id", "severity", "status", "alerts", "declared", "title"])
     typer.echo(f"\n{len(rows)} of {result['total']} incident(s)")
 
 

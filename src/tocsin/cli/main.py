@@ -15,6 +15,7 @@ from tocsin.cli.alerts import app as alerts_app
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
 from tocsin.cli.integration import app as integration_app
+from tocsin.cli.maintenance import app as maintenance_app
 from tocsin.cli.simulate import simulate
 from tocsin.clock import SystemClock
 from tocsin.db import Database
@@ -36,6 +37,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(integration_app, name="integration")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(comms.app, name="comms")
 app.command("audit")(audit)
 app.command("simulate")(simulate)

@@ -66,8 +66,9 @@ async def list_incidents(
             since=since,
             until=until,
         )
-        out = [await incidents.describe(session, i, clock=ctx.clock) for i in rows]
-    return schemas.IncidentListOut(incidents=out, total=total)
+        windows = await incidents.maintenance_now(session, clock=ctx.clock)
+        out = [await incidents.describe(session, i, clock=ctx.clock, windows=windows) for i in rows]
+    return schemas.IncidentListOut(incidents=out, total=total, maintenance=windows)
 
 
 @router.get("/{ref}", response_model=schemas.IncidentDetailOut)

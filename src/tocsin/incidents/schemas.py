@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tocsin.alerts.schemas import MaintenanceWindowOut
 from tocsin.clock import to_utc
 from tocsin.db import MAX_INT
 
@@ -183,6 +184,10 @@ class IncidentOut(Output):
     closed_at: datetime | None
     roles: list[RoleHolderOut]
     sla: list[SlaTargetOut]
+    #: How many alerts the incident took (grouped alerts join one incident).
+    alert_count: int = 0
+    #: Maintenance windows in force for its alerts' services or its components.
+    maintenance: list[MaintenanceWindowOut] = []
 
 
 class IncidentDetailOut(IncidentOut):
@@ -193,3 +198,5 @@ class IncidentDetailOut(IncidentOut):
 class IncidentListOut(Output):
     incidents: list[IncidentOut]
     total: int
+    #: Every maintenance window in force now.
+    maintenance: list[MaintenanceWindowOut] = []

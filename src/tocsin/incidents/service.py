@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.alerts.schemas import MaintenanceWindowOut
 from tocsin.auth import service as auth
 from tocsin.auth.actor import Actor
 from tocsin.auth.models import User
@@ -142,6 +143,13 @@ async def checklist(session: AsyncSession, incident: Incident) -> list[Checklist
 # --- describing -------------------------------------------------------------------------
 
 
+async def maintenance_now(session: AsyncSession, *, clock: Clock) -> list[MaintenanceWindowOut]:
+    """The maintenance windows in force now (shown with incident lists)."""
+    from tocsin.alerts import maintenance  # alerts declare incidents: imported late
+
+    return await maintenance.active(session, now=clock.now())
+
+
 async def describe(
     session: AsyncSession,
     incident: Incident,
@@ -149,8 +157,12 @@ async def describe(
     clock: Clock,
     detail: bool = False,
     at: datetime | None = None,
+    windows: Sequence[MaintenanceWindowOut] | None = None,
 ) -> schemas.IncidentOut:
-    """The incident as the API and ``--json`` show it, SLA verdicts as of ``at`` (now)."""
+    """The incident as the API and ``--json`` show it, SLA verdicts as of ``at`` (now);
+    ``windows``: the maintenance windows in force (looked up when not given)."""
+    from tocsin.alerts import links
+
     roles = await _roles(session, incident)
     version = await policies.get_version(session, incident.policy_version_id)
     policy = policies.policy_of(version)
@@ -202,6 +214,11 @@ async def describe(
         "roles": [holder(r) for r in roles if r.relieved_at is None],
         "sla": stage_clock.sla_states(incident, roles, at or clock.now()),
     }
+    if windows is None:
+        windows = await maintenance_now(session, clock=clock)
+    fields["alert_count"], fields["maintenance"] = await links.of_incident(
+        session, incident, windows
+    )
     if not detail:
         return schemas.IncidentOut(**fields)
     items = await checklist(session, incident)

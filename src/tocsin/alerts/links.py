@@ -1,0 +1,29 @@
+"""What an incident shows of its alerts: how many it took, and the maintenance windows in
+force for the services they are about (or its components)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.alerts.maintenance import covering
+from tocsin.alerts.models import Alert
+from tocsin.alerts.schemas import MaintenanceWindowOut
+from tocsin.incidents.models import Incident
+
+
+async def of_incident(
+    session: AsyncSession, incident: Incident, windows: Sequence[MaintenanceWindowOut]
+) -> tuple[int, list[MaintenanceWindowOut]]:
+    """The incident's alert count, and which of ``windows`` cover its services."""
+    rows = (
+        await session.execute(
+            select(Alert.service, func.count())
+            .where(Alert.incident_id == incident.id)
+            .group_by(Alert.service)
+        )
+    ).all()
+    services = {service for service, _ in rows} | set(incident.components)
+    return sum(count for _, count in rows), covering(windows, services)
