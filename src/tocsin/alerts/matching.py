@@ -98,25 +98,18 @@ def value_matches(match: ValueMatch, value: str | None) -> bool:
 
 def matches(match: Match, facts: Facts) -> bool:
     """Whether every condition given holds for the alert."""
-    fields: list[tuple[ValueMatch | None, str | None]] = [
-        (match.integration, facts.integration),
-        (match.source, facts.source),
-        (match.severity, facts.severity),
-        (match.component, facts.component),
-        (match.group, facts.group),
-        (match.class_, facts.class_),
-    ]
-    if any(m is not None and not value_matches(m, v) for m, v in fields):
-        return False
     if match.summary is not None and not _found(match.summary, facts.summary):
         return False
-    return all(value_matches(m, detail(facts.details, k)) for k, m in match.details.items())
+    return all(value_matches(m, field_value(facts, f)) for f, m in match.conditions())
 
 
 def field_value(facts: Facts, name: str) -> str | None:
-    """An alert field by the name ``group_by`` uses (``class``, ``details.region``)."""
+    """An alert field by the name routes use (``class``, ``details.region``,
+    ``labels.team``)."""
     if name.startswith("details."):
         return detail(facts.details, name.removeprefix("details."))
+    if name.startswith("labels."):
+        return detail(facts.details, name)
     return {
         "integration": facts.integration,
         "source": facts.source,
@@ -152,7 +145,7 @@ def _label(route: Route, index: int) -> str:
 def find_route(policy: Policy, facts: Facts) -> tuple[int, Route] | None:
     """The first route that takes the alert, with its index."""
     for index, route in enumerate(policy.alerts.routes):
-        if any(matches(m, facts) for m in route.match):
+        if any(matches(m, facts) for m in route.matches):
             return index, route
     return None
 

@@ -49,10 +49,10 @@ def check_alert_routes(policy: Policy) -> list[Problem]:
                     ((*loc, "name"), f"duplicate name {route.name!r} (routes[{names[route.name]}])")
                 )
             names.setdefault(route.name, i)
-        for k, match in enumerate(route.match):
-            where = (*loc, "match", k) if len(route.match) > 1 else (*loc, "match")
+        for k, match in enumerate(route.matches):
+            where = (*loc, "match", k) if isinstance(route.match, list) else (*loc, "match")
             problems.extend(_check_match(policy, where, match))
-        if catch_all is None and any(m.is_empty() for m in route.match):
+        if catch_all is None and any(m.is_empty() for m in route.matches):
             catch_all = i
         if route.severity is not None and route.severity not in severities:
             problems.append(((*loc, "severity"), _unknown(route.severity, severities, "severity")))

@@ -14,15 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from tocsin.policy.types import Duration, Flag, Slug, Strict
 
 #: The severities sources give alerts (PagerDuty's), most severe first.
 AlertSeverity = Literal["critical", "error", "warning", "info"]
 ALERT_SEVERITIES: tuple[str, ...] = get_args(AlertSeverity)
-#: The alert fields a route may group by, besides ``details.<key>``.
-GROUP_FIELDS = ("integration", "source", "severity", "component", "group", "class", "summary")
 
 
 def _compiles(pattern: str) -> str:
@@ -86,22 +84,40 @@ class Match(Strict):
     #: Custom details and labels: a key (``labels.alertname`` looks into nested objects)
     #: and what its value must be.
     details: dict[str, ValueMatch] = {}
+    #: Labels (Alertmanager's, Grafana's): short for ``details: {labels.KEY: ...}``.
+    labels: dict[str, ValueMatch] = {}
+
+    def conditions(self) -> list[tuple[str, ValueMatch]]:
+        """Each value condition given, by the alert field it looks at (``details.KEY``)."""
+        fields = ("integration", "source", "severity", "component", "group", "class_")
+        found = [(f.rstrip("_"), getattr(self, f)) for f in fields if getattr(self, f)]
+        found += [(f"details.{k}", m) for k, m in self.details.items()]
+        return found + [(f"details.labels.{k}", m) for k, m in self.labels.items()]
 
     def is_empty(self) -> bool:
-        return (
-            not self.details
-            and all(
-                getattr(self, f) is None
-                for f in ("integration", "source", "severity", "component", "group", "class_")
-            )
-            and self.summary is None
-        )
+        return not self.conditions() and self.summary is None
 
 
-GroupField = Annotated[
-    str,
-    Field(pattern=r"^(integration|source|severity|component|group|class|summary|details\..+)$"),
+#: One set of conditions or a list (any may hold). The tags are capitalised so that
+#: problem locations leave them out (see ``policy/loader.py``).
+OneOrMore = Annotated[
+    Annotated[Match, Tag("Match")] | Annotated[list[Match], Field(min_length=1), Tag("Matches")],
+    Discriminator(lambda value: "Matches" if isinstance(value, list) else "Match"),
 ]
+
+#: The alert fields routes group by, besides ``details.KEY`` and ``labels.KEY``.
+GROUP_FIELDS = ("integration", "source", "severity", "component", "group", "class", "summary")
+
+
+def _group_field(name: str) -> str:
+    head, dot, rest = name.partition(".")
+    if name in GROUP_FIELDS or (dot and rest and head in ("details", "labels")):
+        return name
+    known = ", ".join(GROUP_FIELDS)
+    raise ValueError(f"unknown alert field {name!r} (known: {known}, details.KEY, labels.KEY)")
+
+
+GroupField = Annotated[str, AfterValidator(_group_field)]
 
 
 class Route(Strict):
@@ -111,7 +127,7 @@ class Route(Strict):
     name: Slug | None = None
     description: str = ""
     #: Conditions, or a list of them (any one may hold).
-    match: list[Match] = Field([Match()], min_length=1)
+    match: OneOrMore = Match()
     #: ``incident`` (default) or ``ignore``: the alert is kept, no incident opens.
     action: Literal["incident", "ignore"] = "incident"
     #: What the incident is: default the policy's ``alerts.default_severity``.
@@ -127,11 +143,6 @@ class Route(Strict):
     group_window: Duration | None = None
     resolve_incident_when_alerts_resolve: Flag | None = None
 
-    @field_validator("match", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict) else value
-
     @field_validator("action", mode="before")
     @classmethod
     def _drop_is_ignore(cls, value: Any) -> Any:
@@ -143,6 +154,10 @@ class Route(Strict):
         if value is not None and value.business_days:
             raise ValueError("group alerts within a clock time, such as '30m', not business days")
         return value
+
+    @property
+    def matches(self) -> list[Match]:
+        return self.match if isinstance(self.match, list) else [self.match]
 
     @model_validator(mode="after")
     def _ignore_opens_nothing(self) -> Route:
