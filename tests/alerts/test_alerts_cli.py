@@ -96,6 +96,17 @@ def test_integration_add_prints_the_key_and_url_once(cli: Cli) -> None:
     assert all(r["key"] is None for r in rows)
 
 
+@pytest.mark.parametrize("kind", ["alertmanager", "grafana", "sentry", "generic"])
+def test_integration_add_shows_each_webhook_url_with_its_key(cli: Cli, kind: str) -> None:
+    public = "https://tocsin.example.org"
+    made = cli.json("integration", "add", f"My {kind}", "--type", kind, public_url=public)
+    assert made["url"] == f"{public}/webhooks/{kind}/{made['key']}"
+    human = cli("integration", "add", "Other", "--type", kind, public_url=public).stdout
+    [key] = [line.split()[1] for line in human.splitlines() if line.strip().startswith("key:")]
+    assert f"  url:  {public}/webhooks/{kind}/{key}\n" in human
+    assert cli.json("integration", "list")[0]["url"] is None  # the key is not known again
+
+
 def test_integration_rotate_key(cli: Cli) -> None:
     first = cli.json("integration", "rotate-key", "prometheus")
     second = cli.json("integration", "rotate-key", "prometheus")

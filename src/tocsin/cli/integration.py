@@ -28,13 +28,23 @@ def _made(integration: dict[str, Any], verb: str, as_json: bool) -> None:
     typer.echo(f"  key:  {integration['key']}")
     if integration["url"]:
         typer.echo(f"  url:  {integration['url']}")
-        if integration["type"] == "pagerduty":
-            typer.echo(
-                "Give the source this key as its PagerDuty integration (routing) key, and "
-                "this URL in place of https://events.pagerduty.com/v2/enqueue."
-            )
+        typer.echo(_HINTS.get(integration["type"], ""))
     else:
         typer.echo(f"  (no {integration['type']} endpoint in this version yet)")
+
+
+#: What to do with the key and URL in each tool (``docs/alerts.md`` has the details).
+_HINTS = {
+    "pagerduty": "Give the source this key as its PagerDuty integration (routing) key, and "
+    "this URL in place of https://events.pagerduty.com/v2/enqueue.",
+    "alertmanager": "Give Alertmanager this URL in a webhook_configs receiver (or the URL "
+    "without the key, with the key in http_config.authorization.credentials).",
+    "grafana": "Give a Grafana webhook contact point this URL (or the URL without the key, "
+    "with the key as its Authorization header credentials).",
+    "sentry": "Give a Sentry internal integration this webhook URL; declare the integration "
+    "in the policy with signing_secret_env to check Sentry's signatures.",
+    "generic": "POST JSON to this URL; the policy's mapping turns it into alerts (docs/alerts.md).",
+}
 
 
 @app.command("add")
