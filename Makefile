@@ -20,6 +20,15 @@ $(BIN)/tocsin: pyproject.toml
 	@touch $@
 
 setup: $(BIN)/tocsin
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "Alertmanager is missing (a test runs a real one); installing Debian's prometheus-alertmanager"; \
+	    apt-get install -y -q prometheus-alertmanager >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus-alertmanager >/dev/null 2>&1; } || \
+	      echo "warning: could not install prometheus-alertmanager; its test will be skipped"; \
+	  else \
+	    echo "note: prometheus-alertmanager is not installed; its test will be skipped (apt-get install prometheus-alertmanager)"; \
+	  fi; }
 
 run: setup
 	$(BIN)/tocsin serve --host $(HOST) --port $(PORT)

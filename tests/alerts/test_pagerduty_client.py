@@ -10,36 +10,18 @@ client is told to trust. Changing only the base URL is all a PagerDuty user has 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pagerduty
 import pytest
-from sqlalchemy import select, text
-from tests.alerts.conftest import apply_policy_text, make_integration
-
-from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.clock import SystemClock
-from tocsin.context import Context
-from tocsin.db import Base, Database
-from tocsin.settings import Settings
+from tests.alerts.live import prepare, serve, settled
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -56,92 +38,13 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-async def _prepare(url: str) -> str:
-    """An empty database with the test policy and one integration; returns its key."""
-    db = Database(Settings(database_url=url))
-    try:
-        if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            async with db.write_engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        ctx = Context(settings=db.settings, db=db, clock=SystemClock())
-        await apply_policy_text(ctx)
-        return await make_integration(ctx, "PagerDuty client")
-    finally:
-        await db.dispose()
-
-
-async def _alerts(url: str) -> list[tuple[str, str, int]]:
-    db = Database(Settings(database_url=url))
-    try:
-        async with db.read() as session:
-            rows = (await session.scalars(select(Alert).order_by(Alert.id))).all()
-            return [(a.dedup_key, a.status, a.count) for a in rows]
-    finally:
-        await db.dispose()
-
-
-async def _pending(url: str) -> int:
-    db = Database(Settings(database_url=url))
-    try:
-        async with db.read() as session:
-            rows = await session.scalars(select(AlertEvent.id).where(AlertEvent.outcome.is_(None)))
-            return len(rows.all())
-    finally:
-        await db.dispose()
-
-
-def _settled(url: str, timeout: float = 30.0) -> list[tuple[str, str, int]]:
-    """The alerts once the server's worker has processed every event."""
-    deadline = time.monotonic() + timeout
-    while asyncio.run(_pending(url)):
-        if time.monotonic() > deadline:
-            pytest.fail("the server's worker did not process the events")
-        time.sleep(0.1)
-    return asyncio.run(_alerts(url))
-
-
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, ssl.SSLContext, str]]:
     """(base URL, integration key, TLS context trusting the server, database URL)."""
-    key = asyncio.run(_prepare(db_url))
+    key = asyncio.run(prepare(db_url, "PagerDuty client"))
     cert, private = _certificate(tmp_path)
-    port = _free_port()
-    base = f"https://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
-    env.update(TOCSIN_DATABASE_URL=db_url, TOCSIN_PUBLIC_URL=base)
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "tocsin.app:create_server_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--timeout-graceful-shutdown", "5",
-            "--ssl-certfile", str(cert), "--ssl-keyfile", str(private),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    trust = ssl.create_default_context(cafile=str(cert))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", verify=trust).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start:\n" + (tmp_path / "server.log").read_text())
-            time.sleep(0.1)
-        yield base, key, trust, db_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with serve(db_url, tmp_path, tls=(cert, private)) as base:
+        yield base, key, ssl.create_default_context(cafile=str(cert)), db_url
 
 
 def test_the_pagerduty_client_triggers_acknowledges_and_resolves(
@@ -166,20 +69,20 @@ def _trigger_acknowledge_resolve(client: Any, url: str) -> None:
     assert again == "checkout"
     generated = client.trigger("Disk almost full", "db-01", severity="warning")
     assert len(generated) == 32 and generated != "checkout"
-    assert _settled(url) == [("checkout", "triggered", 2), (generated, "triggered", 1)]
+    assert settled(url) == [("checkout", "triggered", 2), (generated, "triggered", 1)]
 
     assert client.acknowledge("checkout") == "checkout"
-    assert _settled(url)[0] == ("checkout", "acknowledged", 2)
+    assert settled(url)[0] == ("checkout", "acknowledged", 2)
 
     assert client.resolve("checkout") == "checkout"
     client.resolve(generated)
-    assert _settled(url) == [("checkout", "resolved", 2), (generated, "resolved", 1)]
+    assert settled(url) == [("checkout", "resolved", 2), (generated, "resolved", 1)]
 
     # Once resolved, the same key opens a new alert; resolving an unknown key is dropped.
     client.trigger("Checkout is down again", "web-01", dedup_key="checkout")
     client.resolve("never-triggered")
-    assert _settled(url)[-1] == ("checkout", "triggered", 1)
-    assert len(_settled(url)) == 3
+    assert settled(url)[-1] == ("checkout", "triggered", 1)
+    assert len(settled(url)) == 3
 
 
 def test_the_client_sees_pagerdutys_errors(server: tuple[str, str, ssl.SSLContext, str]) -> None:
