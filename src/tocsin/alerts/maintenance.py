@@ -74,7 +74,7 @@ async def windows(
     policy = await policies.current_policy(session)
     query = select(MaintenanceWindow).order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
     if not past:
-        query = query.where(MaintenanceWindow.ends_at > now)
+        query = query.where(MaintenanceWindow.ends_at > now, MaintenanceWindow.ended_at.is_(None))
     found = [_out(r, now) for r in (await session.scalars(query)).all()]
     found += [w for w in _policy_windows(policy, now) if past or w.ends_at > now]
     return sorted(found, key=lambda w: (w.starts_at, w.ends_at, w.id))
