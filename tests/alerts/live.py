@@ -37,14 +37,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def clear(db: Database) -> None:
+    """Empty the shared PostgreSQL test database (each SQLite test has a file of its own)."""
+    if db.dialect == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with db.write_engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
 async def prepare(url: str, name: str, type_: str = "pagerduty") -> str:
     """An empty database with the test policy and one integration; returns its key."""
     db = Database(Settings(database_url=url))
     try:
-        if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            async with db.write_engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await clear(db)
         ctx = Context(settings=db.settings, db=db, clock=SystemClock())
         await apply_policy_text(ctx)
         return await make_integration(ctx, name, type_=type_)
@@ -114,7 +119,7 @@ def serve(
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_until_up(f"{base}/api/v1/health", verify, process, log_path)
+            wait_until_up(f"{base}/api/v1/health", process, log_path, verify=verify)
             yield base
         finally:
             process.terminate()
@@ -124,16 +129,23 @@ def serve(
                 process.kill()
 
 
-def _wait_until_up(
-    health: str, verify: bool | ssl.SSLContext, process: subprocess.Popen[bytes], log_path: Path
+def wait_until_up(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    *,
+    what: str = "the server",
+    verify: bool | ssl.SSLContext = True,
 ) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's log if it dies first or
+    takes over a minute."""
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(health, verify=verify).status_code == 200:
+            if httpx.get(url, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("the server did not start:\n" + log_path.read_text())
-        time.sleep(0.1)
+            pytest.fail(f"{what} did not start:\n" + log_path.read_text())
+        time.sleep(0.05)

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.alerts.live import alert_rows, eventually, free_port, prepare, serve
+from tests.alerts.live import alert_rows, eventually, free_port, prepare, serve, wait_until_up
 
 from tocsin.alerts.adapters.alertmanager import fingerprint
 from tocsin.alerts.models import Alert
@@ -87,7 +87,7 @@ def alertmanager(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             try:
                 base = f"http://127.0.0.1:{port}"
-                _wait_until_ready(f"{base}/-/ready", process, log_path)
+                wait_until_up(f"{base}/-/ready", process, log_path, what="Alertmanager")
                 yield base, db_url
             finally:
                 process.terminate()
@@ -95,19 +95,6 @@ def alertmanager(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("Alertmanager did not start:\n" + log_path.read_text())
-        time.sleep(0.05)
 
 
 def _post(base: str, ends_at: datetime) -> None:

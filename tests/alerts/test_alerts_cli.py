@@ -9,15 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from tests.alerts.conftest import apply_policy_text, drain, trigger
+from tests.alerts.live import clear
 from typer.testing import CliRunner, Result
 
 from tocsin.app import create_app
 from tocsin.cli.main import app as cli_app
 from tocsin.clock import SystemClock
 from tocsin.context import Context
-from tocsin.db import Base, Database
+from tocsin.db import Database
 from tocsin.settings import Settings
 
 ENV = {"TOCSIN_USER": None, "TOCSIN_SERVER": None, "TOCSIN_TOKEN": None}
@@ -42,10 +42,7 @@ class Cli:
 async def _prepare(url: str) -> None:
     db = Database(Settings(database_url=url))
     try:
-        if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            async with db.write_engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await clear(db)
         await apply_policy_text(Context(settings=db.settings, db=db, clock=SystemClock()))
     finally:
         await db.dispose()

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -72,21 +71,14 @@ WEBHOOK_POLICY = (
 
 
 @pytest.fixture
-async def hooks(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> Context:
+async def hooks(ready: Context, monkeypatch: pytest.MonkeyPatch) -> Context:
+    """``ready`` (whose ``app_client`` posts here) under the webhook integrations' policy."""
     for name, value in KEYS.items():
         monkeypatch.setenv(f"TEST_{name.upper()}_KEY", value)
     for name, value in SECRETS.items():
         monkeypatch.setenv(f"TEST_{name.upper()}_SECRET", value)
-    await apply_policy_text(ctx, WEBHOOK_POLICY)
-    return ctx
-
-
-@pytest.fixture
-async def http(hooks: Context) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(hooks.settings, clock=hooks.clock, database=hooks.db)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
+    await apply_policy_text(ready, WEBHOOK_POLICY)
+    return ready
 
 
 async def count(ctx: Context, model: Any) -> int:
@@ -128,9 +120,11 @@ def _json(headers: dict[str, str] | None = None) -> dict[str, str]:
 # --- Alertmanager ------------------------------------------------------------------------
 
 
-async def test_alertmanager_firing_then_resolved(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_alertmanager_firing_then_resolved(
+    hooks: Context, app_client: httpx.AsyncClient
+) -> None:
     url = f"/webhooks/alertmanager/{KEYS['am']}"
-    keys = accepted(await http.post(url, json=ALERTMANAGER))
+    keys = accepted(await app_client.post(url, json=ALERTMANAGER))
     assert keys == ["3360f0ddbdcb1711", "a1b2c3d4e5f60718"]
     assert (await count(hooks, AlertEvent), await count(hooks, Job)) == (2, 2)  # before any job
     async with hooks.db.read() as session:
@@ -149,12 +143,12 @@ async def test_alertmanager_firing_then_resolved(hooks: Context, http: httpx.Asy
     ]
 
     hooks.clock.advance(minutes=5)  # Alertmanager repeats the notification
-    accepted(await http.post(url, json=ALERTMANAGER))
+    accepted(await app_client.post(url, json=ALERTMANAGER))
     await drain(hooks)
     assert [a[2] for a in await alerts_of(hooks)] == [2, 2]
 
     hooks.clock.advance(minutes=5)
-    accepted(await http.post(url, json=resolved(ALERTMANAGER)))
+    accepted(await app_client.post(url, json=resolved(ALERTMANAGER)))
     await drain(hooks)
     assert [(a[1], a[2]) for a in await alerts_of(hooks)] == [("resolved", 2), ("resolved", 2)]
     assert len(await _incidents(hooks)) == 2  # one per alert, none more
@@ -165,30 +159,34 @@ async def _incidents(ctx: Context) -> list[Incident]:
         return list((await session.scalars(select(Incident).order_by(Incident.id))).all())
 
 
-async def test_the_key_in_the_authorization_header(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_the_key_in_the_authorization_header(
+    hooks: Context, app_client: httpx.AsyncClient
+) -> None:
     bearer = {"Authorization": f"Bearer {KEYS['am']}"}
-    accepted(await http.post("/webhooks/alertmanager", json=ALERTMANAGER, headers=bearer))
+    accepted(await app_client.post("/webhooks/alertmanager", json=ALERTMANAGER, headers=bearer))
     basic = base64.b64encode(f"tocsin:{KEYS['am']}".encode()).decode()
     basic_auth = {"Authorization": f"Basic {basic}"}
-    accepted(await http.post("/webhooks/alertmanager", json=ALERTMANAGER, headers=basic_auth))
+    accepted(await app_client.post("/webhooks/alertmanager", json=ALERTMANAGER, headers=basic_auth))
     assert await count(hooks, AlertEvent) == 4
 
 
-async def test_missing_and_wrong_keys(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_missing_and_wrong_keys(hooks: Context, app_client: httpx.AsyncClient) -> None:
     message = refused(
-        await http.post("/webhooks/alertmanager", json=ALERTMANAGER), 401, "missing_integration_key"
+        await app_client.post("/webhooks/alertmanager", json=ALERTMANAGER),
+        401,
+        "missing_integration_key",
     )
     assert "/webhooks/alertmanager/KEY" in message and "Authorization: Bearer" in message
-    unknown = await http.post("/webhooks/alertmanager/nope", json=ALERTMANAGER)
+    unknown = await app_client.post("/webhooks/alertmanager/nope", json=ALERTMANAGER)
     assert refused(unknown, 401, "invalid_key") == "no integration has this key"
     pagerduty = await make_integration(hooks, "PD")
-    wrong = await http.post(f"/webhooks/alertmanager/{pagerduty}", json=ALERTMANAGER)
+    wrong = await app_client.post(f"/webhooks/alertmanager/{pagerduty}", json=ALERTMANAGER)
     assert refused(wrong, 401, "invalid_key") == (
         "this key belongs to integration 'pd' of type pagerduty, which does not take "
         "alertmanager webhooks"
     )
     # And an Alertmanager key at PagerDuty's door: PagerDuty's answer.
-    enqueue = await http.post("/v2/enqueue", json=trigger(KEYS["am"]))
+    enqueue = await app_client.post("/v2/enqueue", json=trigger(KEYS["am"]))
     assert enqueue.status_code == 400
     assert "of type alertmanager" in enqueue.json()["errors"][0]
     await nothing_stored(hooks)
@@ -203,9 +201,9 @@ async def test_missing_and_wrong_keys(hooks: Context, http: httpx.AsyncClient) -
     ],
 )
 async def test_bad_alertmanager_payloads(
-    hooks: Context, http: httpx.AsyncClient, content: bytes, content_type: str, says: str
+    hooks: Context, app_client: httpx.AsyncClient, content: bytes, content_type: str, says: str
 ) -> None:
-    response = await http.post(
+    response = await app_client.post(
         f"/webhooks/alertmanager/{KEYS['am']}",
         content=content,
         headers={"Content-Type": content_type},
@@ -215,11 +213,11 @@ async def test_bad_alertmanager_payloads(
 
 
 async def test_one_bad_alert_refuses_the_whole_group(
-    hooks: Context, http: httpx.AsyncClient
+    hooks: Context, app_client: httpx.AsyncClient
 ) -> None:
     sample = body(ALERTMANAGER)
     sample["alerts"][1]["status"] = "pending"
-    response = await http.post(f"/webhooks/alertmanager/{KEYS['am']}", json=sample)
+    response = await app_client.post(f"/webhooks/alertmanager/{KEYS['am']}", json=sample)
     message = refused(response, 400, "invalid_payload")
     assert message == (
         "invalid alertmanager payload: 'alerts[1].status' must be firing or resolved"
@@ -243,27 +241,27 @@ def _grafana(ctx: Context, document: Any, *, age: int = 0, secret: str | None = 
     return {"content": content, "headers": headers}
 
 
-async def test_grafana_signed(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_grafana_signed(hooks: Context, app_client: httpx.AsyncClient) -> None:
     url = f"/webhooks/grafana/{KEYS['grafana']}"
-    [key] = accepted(await http.post(url, **_grafana(hooks, GRAFANA)))
+    [key] = accepted(await app_client.post(url, **_grafana(hooks, GRAFANA)))
     assert key == "57c6d9296de2ad39"
     await drain(hooks)
-    accepted(await http.post(url, **_grafana(hooks, resolved(GRAFANA))))
+    accepted(await app_client.post(url, **_grafana(hooks, resolved(GRAFANA))))
     await drain(hooks)
     assert await alerts_of(hooks) == [
         ("57c6d9296de2ad39", "resolved", 1, "p99 latency above 2 s", "warning")
     ]
 
 
-async def test_grafana_bad_signatures(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_grafana_bad_signatures(hooks: Context, app_client: httpx.AsyncClient) -> None:
     url = f"/webhooks/grafana/{KEYS['grafana']}"
-    missing = await http.post(url, json=GRAFANA)
+    missing = await app_client.post(url, json=GRAFANA)
     assert "X-Grafana-Alerting-Signature header is missing" in refused(
         missing, 401, "bad_signature"
     )
-    forged = await http.post(url, **_grafana(hooks, GRAFANA, secret="guess"))
+    forged = await app_client.post(url, **_grafana(hooks, GRAFANA, secret="guess"))
     assert "does not match the body" in refused(forged, 401, "bad_signature")
-    old = await http.post(url, **_grafana(hooks, GRAFANA, age=6 * 60))
+    old = await app_client.post(url, **_grafana(hooks, GRAFANA, age=6 * 60))
     assert "more than 5 minutes" in refused(old, 401, "bad_signature")
     await nothing_stored(hooks)
 
@@ -280,18 +278,18 @@ def _sentry(resource: str, document: Any, secret: str = SECRETS["sentry"]) -> An
 
 
 async def test_sentry_issue_alert_resolved_by_the_issue(
-    hooks: Context, http: httpx.AsyncClient
+    hooks: Context, app_client: httpx.AsyncClient
 ) -> None:
     url = f"/webhooks/sentry/{KEYS['sentry']}"
-    assert accepted(await http.post(url, **_sentry("event_alert", SENTRY_EVENT_ALERT))) == [
+    assert accepted(await app_client.post(url, **_sentry("event_alert", SENTRY_EVENT_ALERT))) == [
         "sentry-issue-1117540176"
     ]
-    accepted(await http.post(url, **_sentry("metric_alert", SENTRY_METRIC_ALERT)))
+    accepted(await app_client.post(url, **_sentry("metric_alert", SENTRY_METRIC_ALERT)))
     await drain(hooks)
     resolved_issue = body(SENTRY_ISSUE, action="resolved")
-    accepted(await http.post(url, **_sentry("issue", resolved_issue)))
+    accepted(await app_client.post(url, **_sentry("issue", resolved_issue)))
     done = body(SENTRY_METRIC_ALERT, action="resolved")
-    accepted(await http.post(url, **_sentry("metric_alert", done)))
+    accepted(await app_client.post(url, **_sentry("metric_alert", done)))
     await drain(hooks)
     assert await alerts_of(hooks) == [
         ("sentry-issue-1117540176", "resolved", 1, "ReferenceError: heck is not defined", "error"),
@@ -300,32 +298,34 @@ async def test_sentry_issue_alert_resolved_by_the_issue(
 
 
 async def test_sentry_signatures_and_ignored_resources(
-    hooks: Context, http: httpx.AsyncClient
+    hooks: Context, app_client: httpx.AsyncClient
 ) -> None:
     url = f"/webhooks/sentry/{KEYS['sentry']}"
     install = {"action": "created", "data": {"installation": {"uuid": "x"}}}
-    ignored = await http.post(url, **_sentry("installation", install))
+    ignored = await app_client.post(url, **_sentry("installation", install))
     assert ignored.status_code == 200, ignored.text
     assert ignored.json() == {
         "status": "ignored",
         "message": "Tocsin takes no alert from Sentry's installation created",
     }
-    forged = await http.post(url, **_sentry("installation", install, secret="guess"))
+    forged = await app_client.post(url, **_sentry("installation", install, secret="guess"))
     assert "Sentry-Hook-Signature header does not match" in refused(forged, 401, "bad_signature")
-    unsigned = await http.post(url, json=SENTRY_ISSUE, headers={"Sentry-Hook-Resource": "issue"})
+    unsigned = await app_client.post(
+        url, json=SENTRY_ISSUE, headers={"Sentry-Hook-Resource": "issue"}
+    )
     assert "Sentry-Hook-Signature header is missing" in refused(unsigned, 401, "bad_signature")
     no_resource = _sentry("issue", SENTRY_ISSUE)
     del no_resource["headers"]["Sentry-Hook-Resource"]
-    missing = await http.post(url, **no_resource)
+    missing = await app_client.post(url, **no_resource)
     assert "Sentry-Hook-Resource header is missing" in refused(missing, 400, "invalid_payload")
     await nothing_stored(hooks)
 
 
 async def test_a_signing_secret_missing_on_the_server_refuses_with_a_retry(
-    hooks: Context, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    hooks: Context, app_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TEST_SENTRY_SECRET")
-    response = await http.post(
+    response = await app_client.post(
         f"/webhooks/sentry/{KEYS['sentry']}", **_sentry("issue", SENTRY_ISSUE)
     )
     assert "its signing secret is not set on the server" in refused(
@@ -351,12 +351,12 @@ def _generic(ctx: Context, document: Any, *, age: int = 0, one_header: bool = Tr
 DOWN = {"check": "checkout", "state": "down", "priority": "P1", "host": "shop.example.org"}
 
 
-async def test_generic_mapping_and_signature(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_generic_mapping_and_signature(hooks: Context, app_client: httpx.AsyncClient) -> None:
     url = f"/webhooks/generic/{KEYS['uptime']}"
-    assert accepted(await http.post(url, **_generic(hooks, DOWN))) == ["checkout"]
+    assert accepted(await app_client.post(url, **_generic(hooks, DOWN))) == ["checkout"]
     await drain(hooks)
     up = {**DOWN, "state": "up"}
-    accepted(await http.post(url, **_generic(hooks, up, one_header=False)))
+    accepted(await app_client.post(url, **_generic(hooks, up, one_header=False)))
     await drain(hooks)
     assert await alerts_of(hooks) == [("checkout", "resolved", 1, "checkout is down", "critical")]
     async with hooks.db.read() as session:
@@ -364,13 +364,13 @@ async def test_generic_mapping_and_signature(hooks: Context, http: httpx.AsyncCl
     assert alert.source == "shop.example.org"
 
 
-async def test_generic_refusals(hooks: Context, http: httpx.AsyncClient) -> None:
+async def test_generic_refusals(hooks: Context, app_client: httpx.AsyncClient) -> None:
     url = f"/webhooks/generic/{KEYS['uptime']}"
-    old = await http.post(url, **_generic(hooks, DOWN, age=301))
+    old = await app_client.post(url, **_generic(hooks, DOWN, age=301))
     assert "more than 5 minutes" in refused(old, 401, "bad_signature")
-    unsigned = await http.post(url, json=DOWN)
+    unsigned = await app_client.post(url, json=DOWN)
     assert "X-Tocsin-Signature header is missing" in refused(unsigned, 401, "bad_signature")
-    bad = await http.post(url, **_generic(hooks, {**DOWN, "check": ["a"]}))
+    bad = await app_client.post(url, **_generic(hooks, {**DOWN, "check": ["a"]}))
     assert refused(bad, 400, "invalid_payload") == (
         "invalid generic payload: mapping 'dedup_key' (body.check) must give text, not list"
     )
@@ -378,11 +378,11 @@ async def test_generic_refusals(hooks: Context, http: httpx.AsyncClient) -> None
 
 
 async def test_a_generic_integration_made_through_the_api_takes_the_default_mapping(
-    hooks: Context, http: httpx.AsyncClient
+    hooks: Context, app_client: httpx.AsyncClient
 ) -> None:
     key = await make_integration(hooks, "Scripts", type_="generic")
     sent = {"summary": "Backup failed", "severity": "error", "dedup_key": "backup"}
-    assert accepted(await http.post(f"/webhooks/generic/{key}", json=sent)) == ["backup"]
+    assert accepted(await app_client.post(f"/webhooks/generic/{key}", json=sent)) == ["backup"]
     await drain(hooks)
     assert await alerts_of(hooks) == [("backup", "triggered", 1, "Backup failed", "error")]
 

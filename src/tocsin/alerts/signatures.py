@@ -40,6 +40,13 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
 
 
+def _header(headers: Headers, name: str) -> str:
+    value = headers.get(name.lower())
+    if not value:
+        raise BadSignature(f"the {name} header is missing")
+    return value
+
+
 def _fresh(stamp: str, header: str, now: datetime) -> None:
     try:
         sent = int(stamp.strip())
@@ -53,17 +60,13 @@ def _fresh(stamp: str, header: str, now: datetime) -> None:
 
 
 def sentry(secret: str, body: bytes, headers: Headers, now: datetime) -> None:
-    given = headers.get("sentry-hook-signature")
-    if not given:
-        raise BadSignature("the Sentry-Hook-Signature header is missing")
+    given = _header(headers, "Sentry-Hook-Signature")
     if not _same(_hex(secret, body), given):
         raise BadSignature("the Sentry-Hook-Signature header does not match the body")
 
 
 def grafana(secret: str, body: bytes, headers: Headers, now: datetime) -> None:
-    given = headers.get("x-grafana-alerting-signature")
-    if not given:
-        raise BadSignature("the X-Grafana-Alerting-Signature header is missing")
+    given = _header(headers, "X-Grafana-Alerting-Signature")
     stamp = headers.get("x-grafana-alerting-timestamp")
     signed = body
     if stamp is not None:
@@ -74,9 +77,7 @@ def grafana(secret: str, body: bytes, headers: Headers, now: datetime) -> None:
 
 
 def generic(secret: str, body: bytes, headers: Headers, now: datetime) -> None:
-    given = headers.get("x-tocsin-signature")
-    if not given:
-        raise BadSignature("the X-Tocsin-Signature header is missing")
+    given = _header(headers, "X-Tocsin-Signature")
     if given.strip().startswith("t="):
         parts = dict(p.strip().split("=", 1) for p in given.split(",") if "=" in p)
         stamp, digest = parts.get("t", ""), "sha256=" + parts.get("v1", "")

@@ -89,10 +89,7 @@ def required(data: dict[str, Any], name: str, where: str, errors: list[str]) -> 
     if value is None or (isinstance(value, str) and not value.strip()):
         errors.append(f"'{where}' is missing or blank")
         return None
-    if not isinstance(value, str):
-        errors.append(f"'{where}' must be a string")
-        return None
-    return value
+    return text(data, name, where, errors)
 
 
 def identifier(data: dict[str, Any], name: str, where: str, errors: list[str]) -> str | None:

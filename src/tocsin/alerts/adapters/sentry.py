@@ -70,6 +70,13 @@ def parse(body: bytes, content_type: str | None, resource: str | None) -> list[I
     return [event]
 
 
+def _event(raw: dict[str, Any], *, link: tuple[str | None, str], **fields: Any) -> IncomingEvent:
+    """An event from Sentry, with its link (if Sentry sent the URL) and what it sent."""
+    href, label = link
+    links = [{"href": href, "text": label}] if href else []
+    return IncomingEvent(client="Sentry", links=links, raw=raw, **fields)
+
+
 def _part(data: dict[str, Any], name: str) -> dict[str, Any]:
     """An optional object inside an object (``{}`` when absent or not an object)."""
     value = data.get(name)
@@ -102,7 +109,8 @@ def _event_alert(
     if issue_id is None or title is None:
         return None
     tags = _tags(event.get("tags"))
-    return IncomingEvent(
+    return _event(
+        raw,
         action="trigger",
         dedup_key=issue_key(issue_id),
         summary=common.summary(title),
@@ -120,9 +128,7 @@ def _event_alert(
             "culprit": culprit,
             "tags": tags,
         },
-        links=[{"href": web_url, "text": "Event in Sentry"}] if web_url else [],
-        client="Sentry",
-        raw=raw,
+        link=(web_url, "Event in Sentry"),
     )
 
 
@@ -153,7 +159,8 @@ def _metric_alert(
         return None
     projects = alert.get("projects")
     names = [p for p in projects if isinstance(p, str)] if isinstance(projects, list) else []
-    return IncomingEvent(
+    return _event(
+        raw,
         action=_METRIC_ACTIONS[action],
         dedup_key=f"sentry-metric-alert-{alert_id}",
         summary=common.summary(title),
@@ -163,9 +170,7 @@ def _metric_alert(
         component=rule.get("aggregate") if isinstance(rule.get("aggregate"), str) else None,
         class_="metric_alert",
         details={"description": description, "rule": rule.get("name"), "projects": names},
-        links=[{"href": web_url, "text": "Alert in Sentry"}] if web_url else [],
-        client="Sentry",
-        raw=raw,
+        link=(web_url, "Alert in Sentry"),
     )
 
 
@@ -187,7 +192,8 @@ def _issue(
         return None
     project = _part(issue, "project")
     slug = project.get("slug") if isinstance(project.get("slug"), str) else None
-    return IncomingEvent(
+    return _event(
+        raw,
         action=action,
         dedup_key=issue_key(issue_id),
         summary=common.summary(title),
@@ -206,7 +212,5 @@ def _issue(
             "count": issue.get("count"),
             "user_count": issue.get("userCount"),
         },
-        links=[{"href": web_url, "text": "Issue in Sentry"}] if web_url else [],
-        client="Sentry",
-        raw=raw,
+        link=(web_url, "Issue in Sentry"),
     )
