@@ -37,6 +37,7 @@ INCIDENT_ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/participants"): {"email": "outsider@example.org"},
     ("POST", "/notes"): {"text": "hello?"},
     ("POST", "/updates"): {"text": "Still investigating"},
+    ("POST", "/mitigations"): {"action": "Roll back to v1.2.3", "risk": "Low"},
     ("GET", "/escalation"): None,
     ("POST", "/checklists/{item_id}"): {"checked": True},
     ("GET", "/comms/preview"): None,
