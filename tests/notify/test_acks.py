@@ -29,10 +29,15 @@ from tests.notify.test_pages import (
 
 from tocsin.app import create_app
 from tocsin.audit.models import AuditEntry
+from tocsin.auth import service as auth
 from tocsin.auth import signing
+from tocsin.auth.actor import SYSTEM
 from tocsin.auth.models import InstanceKey
 from tocsin.context import Context
 from tocsin.db import Database
+from tocsin.errors import Forbidden, NotFound
+from tocsin.incidents import schemas
+from tocsin.incidents import service as incidents
 from tocsin.notify import pages
 from tocsin.settings import Settings
 
@@ -252,15 +257,60 @@ async def test_acknowledged_by_someone_else_first_leaves_the_link_unused(
     assert event.actor == "kim@example.com"
 
 
-async def test_a_paged_person_without_the_permission_is_refused(
+async def test_being_paged_is_enough_to_acknowledge(
     paging: Context, web: httpx.AsyncClient
 ) -> None:
-    # Vic is paged at 10 minutes but holds no role that may acknowledge.
-    ref, token = await paged(paging, "vp", minutes=10)
-    answer = await web.post(f"/ack/{token}")
-    assert answer.status_code == 403
-    assert "lacks the permission" in answer.text and "Nothing was changed" in answer.text
+    # Vic holds no role that may acknowledge: before the page he may not ...
+    ref = await declare(paging)
+    await run_for(paging, timedelta(minutes=9))
+    with pytest.raises(Forbidden, match="lacks the permission 'acknowledge'"):
+        await acknowledge(paging, ref, "vp@example.com")
     await unchanged(paging, ref)
+    # ... but once paged for this incident he may, by the page's link (as in every pager).
+    await run_for(paging, timedelta(minutes=1))
+    page = next(m for m in await messages(paging, "vp") if "/ack/" in m.body_text)
+    answer = await web.post(f"/ack/{link_in(page)}")
+    assert answer.status_code == 200, answer.text
+    [event] = await events(paging, "acknowledged")
+    assert (event.actor, event.summary) == (
+        "vp@example.com",
+        "Acknowledged by Vic President via link",
+    )
+    # Being paged grants nothing else: Vic still may not move the incident on.
+    async with paging.db.write() as session:
+        vic = auth.actor_for(await auth.get_user(session, "vp@example.com"))
+        with pytest.raises(Forbidden, match="lacks the permission 'update-status'"):
+            await incidents.set_status(session, vic, ref, "identified", clock=paging.clock)
+
+
+async def test_being_paged_for_one_incident_grants_nothing_on_another(paging: Context) -> None:
+    await declare(paging)
+    await run_for(paging, timedelta(minutes=10))  # Vic is paged for the first
+    other = await declare(paging, "P3")
+    with pytest.raises(Forbidden, match="lacks the permission 'acknowledge'"):
+        await acknowledge(paging, other, "vp@example.com")
+
+
+async def test_a_paged_person_acknowledges_a_restricted_incident(
+    paging: Context, web: httpx.AsyncClient
+) -> None:
+    # Only participants see a restricted incident; whoever is paged for it is one.
+    async with paging.db.write() as session:
+        data = schemas.DeclareIn(title="Leaked keys", severity="P1", type="security")
+        ref = (await incidents.declare(session, SYSTEM, data, clock=paging.clock)).ref
+    await run_for(paging, timedelta(minutes=10))
+    page = next(m for m in await messages(paging, "vp") if "/ack/" in m.body_text)
+    shown = await web.get(f"/ack/{link_in(page)}")
+    assert shown.status_code == 200 and "Leaked keys" in shown.text
+    assert (await web.post(f"/ack/{link_in(page)}")).status_code == 200
+    assert (await incident(paging, ref)).acknowledged_at is not None
+    async with paging.db.write() as session:
+        for email in ("olly@example.com", "kim@example.com", "vp@example.com"):
+            actor = auth.actor_for(await auth.get_user(session, email))
+            assert (await incidents.get(session, actor, ref)).ref == ref
+        user = await auth.create_user(session, SYSTEM, "eve@example.com", clock=paging.clock)
+        with pytest.raises(NotFound):  # not paged: the incident stays hidden
+            await incidents.get(session, auth.actor_for(user), ref)
 
 
 async def test_each_person_has_their_own_link(paging: Context, web: httpx.AsyncClient) -> None:

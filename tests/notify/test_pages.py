@@ -51,6 +51,8 @@ severities:
       acknowledge: 15m
   - key: P3
     name: Low
+incident_types:
+  - {key: security, name: Security, restricted: true}
 roles:
   - key: on-call-engineer
     name: On-call engineer

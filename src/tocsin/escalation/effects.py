@@ -70,6 +70,10 @@ async def emit(
         after={"effect": effect, **(extra or {})},
         audited=False,
     )
+    if kind in pages.PAGE_KINDS:
+        from tocsin.incidents import service as incidents  # it runs escalation: imported late
+
+        await incidents.join_paged(session, policy, incident, people, clock=clock)
     await pages.on_effect(
         session, policy, incident, kind, people, reason, clock=clock, cause=f"e{event.id}"
     )

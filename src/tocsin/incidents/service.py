@@ -21,7 +21,7 @@ from tocsin.alerts.schemas import MaintenanceWindowOut
 from tocsin.auth import service as auth
 from tocsin.auth.actor import Actor
 from tocsin.auth.models import User
-from tocsin.auth.permissions import require
+from tocsin.auth.permissions import allowed, require
 from tocsin.clock import Clock
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation import service as escalation
@@ -297,6 +297,23 @@ async def _add_participant(
         await session.flush()
 
 
+async def join_paged(
+    session: AsyncSession,
+    policy: Policy,
+    incident: Incident,
+    handles: Sequence[str],
+    *,
+    clock: Clock,
+) -> None:
+    """Whoever the escalation engine pages takes part in the incident: they see it, also
+    when it is restricted, and may acknowledge it (:func:`_was_paged`)."""
+    for handle in handles:
+        person = policy.person(handle)
+        user = await auth.user_by_email(session, person.email) if person is not None else None
+        if user is not None:
+            await _add_participant(session, incident, user.id, clock=clock)
+
+
 async def _instantiate_checklists(session: AsyncSession, incident: Incident, policy: Policy) -> int:
     """Add the checklists that apply and are not on the incident yet; returns how many."""
     present = {
@@ -403,13 +420,40 @@ class _Change(NamedTuple):
 
 
 async def _for_change(session: AsyncSession, actor: Actor, ref: str, permission: str) -> _Change:
-    """Load an incident for a write and check the permission (standing + incident roles)."""
+    """Load an incident for a write and check the permission (standing + incident roles;
+    being paged for the incident grants ``acknowledge`` on it)."""
     incident = await get(session, actor, ref)
     _, current = await policies.current(session)
     roles = await _roles(session, incident)
+    own = await incident_policy(session, incident)
     held = [r.role for r in roles if r.user_id == actor.user_id and r.relieved_at is None]
-    require(current, actor, permission, held)
-    return _Change(incident, await incident_policy(session, incident), roles, current)
+    if not (
+        permission == "acknowledge"
+        and not allowed(current, actor, permission, held)
+        and await _was_paged(session, incident, actor, (current, own))
+    ):
+        require(current, actor, permission, held)
+    return _Change(incident, own, roles, current)
+
+
+async def _was_paged(
+    session: AsyncSession, incident: Incident, actor: Actor, policies_: Sequence[Policy]
+) -> bool:
+    """Whether the escalation engine paged ``actor`` for ``incident`` (a ``page`` event on
+    its timeline names them). Whoever is paged may acknowledge what they were paged for,
+    whatever their roles, as in every pager: else the page's own link would be refused."""
+    handles = {p.handle for policy in policies_ if (p := policy.person(actor.email)) is not None}
+    if not handles:
+        return False
+    pages = await session.scalars(
+        select(IncidentEvent.data).where(
+            IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "page"
+        )
+    )
+    return any(
+        handles & set(data.get("after", {}).get("effect", {}).get("resolved_to", []))
+        for data in pages
+    )
 
 
 async def _escalation_sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:

@@ -3,8 +3,9 @@
 Each page carries one :class:`~tocsin.notify.models.AckToken` per paged person (see
 :mod:`tocsin.notify.pages`): a link ``{public_url}/ack/<signed id and expiry>`` and a
 six-digit code to reply by SMS. Using either one acknowledges the incident **as the paged
-person** (their permissions apply), with ``via`` ``link`` or ``sms`` on the timeline and
-in the audit log, exactly as any other acknowledgement.
+person** (having been paged for it is enough: see ``incidents.service._for_change``), with
+``via`` ``link`` or ``sms`` on the timeline and in the audit log, exactly as any other
+acknowledgement.
 
 A token works once: it is claimed by one conditional ``UPDATE … WHERE used_at IS NULL``
 in the caller's transaction, so of two concurrent uses one wins and the other is told
