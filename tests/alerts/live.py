@@ -115,12 +115,28 @@ def serve(
     if tls is not None:
         command += ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
         verify = ssl.create_default_context(cafile=str(tls[0]))
-    log_path = folder / "server.log"
+    health = f"{base}/api/v1/health"
+    with running(command, folder / "server.log", health, env=env, verify=verify):
+        yield base
+
+
+@contextmanager
+def running(
+    command: list[str],
+    log_path: Path,
+    ready: str,
+    *,
+    what: str = "the server",
+    env: dict[str, str] | None = None,
+    verify: bool | ssl.SSLContext = True,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (its output in ``log_path``) until the block ends, once ``ready``
+    answers 200."""
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(f"{base}/api/v1/health", process, log_path, verify=verify)
-            yield base
+            wait_until_up(ready, process, log_path, what=what, verify=verify)
+            yield process
         finally:
             process.terminate()
             try:

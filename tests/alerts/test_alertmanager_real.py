@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import time
 import warnings
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.alerts.live import alert_rows, eventually, free_port, prepare, serve, wait_until_up
+from tests.alerts.live import alert_rows, eventually, free_port, prepare, running, serve
 
 from tocsin.alerts.adapters.alertmanager import fingerprint
 from tocsin.alerts.models import Alert
@@ -82,19 +81,9 @@ def alertmanager(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             "--cluster.listen-address=",
             "--log.level=warn",
         ]
-        log_path = tmp_path / "alertmanager.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_up(f"{base}/-/ready", process, log_path, what="Alertmanager")
-                yield base, db_url
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        ready = f"http://127.0.0.1:{port}/-/ready"
+        with running(command, tmp_path / "alertmanager.log", ready, what="Alertmanager"):
+            yield f"http://127.0.0.1:{port}", db_url
 
 
 def _post(base: str, ends_at: datetime) -> None:

@@ -17,6 +17,7 @@ counts refusals against the integration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tocsin.alerts.adapters import common
@@ -91,44 +92,70 @@ def _tags(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in pairs}
 
 
+@dataclass(frozen=True)
+class _Issue:
+    """What an issue alert's event and an issue both say of the issue."""
+
+    id: str | None
+    title: str | None
+    level: str | None
+    culprit: str | None
+    web_url: str | None
+
+    def fields(self, link: str) -> dict[str, Any] | None:
+        """The event's fields from the issue (``None`` when its id or title is missing)."""
+        if self.id is None or self.title is None:
+            return None
+        return {
+            "dedup_key": issue_key(self.id),
+            "summary": common.summary(self.title),
+            "severity": common.severity_of(self.level),
+            "component": self.culprit or None,
+            "link": (self.web_url, link),
+        }
+
+
+def _read(obj: dict[str, Any], where: str, id_field: str, errors: list[str]) -> _Issue:
+    return _Issue(
+        id=common.identifier(obj, id_field, f"{where}.{id_field}", errors),
+        title=common.required(obj, "title", f"{where}.title", errors),
+        level=common.text(obj, "level", f"{where}.level", errors),
+        culprit=common.text(obj, "culprit", f"{where}.culprit", errors),
+        web_url=common.text(obj, "web_url", f"{where}.web_url", errors),
+    )
+
+
 def _event_alert(
     data: dict[str, Any], raw: dict[str, Any], errors: list[str]
 ) -> IncomingEvent | None:
     event = common.obj(data, "event", "data.event", errors)
     if event is None:
         return None
-    issue_id = common.identifier(event, "issue_id", "data.event.issue_id", errors)
-    title = common.required(event, "title", "data.event.title", errors)
-    level = common.text(event, "level", "data.event.level", errors)
-    culprit = common.text(event, "culprit", "data.event.culprit", errors)
-    web_url = common.text(event, "web_url", "data.event.web_url", errors)
+    issue = _read(event, "data.event", "issue_id", errors)
     rule = common.text(data, "triggered_rule", "data.triggered_rule", errors)
     started = common.timestamp(
         event.get("datetime", event.get("timestamp")), "data.event.datetime", errors
     )
-    if issue_id is None or title is None:
+    fields = issue.fields("Event in Sentry")
+    if fields is None:
         return None
     tags = _tags(event.get("tags"))
     return _event(
         raw,
         action="trigger",
-        dedup_key=issue_key(issue_id),
-        summary=common.summary(title),
         source=tags.get("server_name") or "sentry",
-        severity=common.severity_of(level),
         timestamp=started,
-        component=culprit or None,
         group=tags.get("environment"),
         class_=rule,
         details={
             "rule": rule,
-            "issue_id": issue_id,
+            "issue_id": issue.id,
             "event_id": event.get("event_id"),
-            "level": level,
-            "culprit": culprit,
+            "level": issue.level,
+            "culprit": issue.culprit,
             "tags": tags,
         },
-        link=(web_url, "Event in Sentry"),
+        **fields,
     )
 
 
@@ -180,37 +207,30 @@ def _issue(
     issue = common.obj(data, "issue", "data.issue", errors)
     if issue is None:
         return None
-    issue_id = common.identifier(issue, "id", "data.issue.id", errors)
-    title = common.required(issue, "title", "data.issue.title", errors)
-    level = common.text(issue, "level", "data.issue.level", errors)
-    culprit = common.text(issue, "culprit", "data.issue.culprit", errors)
-    web_url = common.text(issue, "web_url", "data.issue.web_url", errors)
+    read = _read(issue, "data.issue", "id", errors)
     seen = common.timestamp(
         issue.get("lastSeen") or issue.get("firstSeen"), "data.issue.lastSeen", errors
     )
-    if issue_id is None or title is None:
+    fields = read.fields("Issue in Sentry")
+    if fields is None:
         return None
     project = _part(issue, "project")
     slug = project.get("slug") if isinstance(project.get("slug"), str) else None
     return _event(
         raw,
         action=action,
-        dedup_key=issue_key(issue_id),
-        summary=common.summary(title),
         source=slug or "sentry",
-        severity=common.severity_of(level),
         timestamp=seen,
-        component=culprit or None,
         class_=issue.get("type") if isinstance(issue.get("type"), str) else None,
         details={
             "short_id": issue.get("shortId"),
             "status": issue.get("status"),
             "substatus": issue.get("substatus"),
-            "level": level,
-            "culprit": culprit,
+            "level": read.level,
+            "culprit": read.culprit,
             "project": slug,
             "count": issue.get("count"),
             "user_count": issue.get("userCount"),
         },
-        link=(web_url, "Issue in Sentry"),
+        **fields,
     )
