@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.comms.test_comms_service import comms_policy
+from tests.conftest import token_for
 
 from tocsin.context import Context
 
@@ -239,6 +240,31 @@ async def test_sending_needs_the_permission(
     comms = await client_for("writer@example.com", roles=("comms",))
     allowed = await comms.post(f"{API}/incidents/{ref}/comms", json={"template": "incident-update"})
     assert allowed.status_code == 201, allowed.text
+
+
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("comms@example.com", 201),  # Communication Coordinator: stakeholder notifications
+        ("tech.lead@example.com", 201),  # Incident Commander: stakeholder updates
+        ("sysadmin@example.com", 201),
+        ("oncall.primary@example.com", 403),  # on call: acknowledges, does not send
+    ],
+)
+async def test_seed_004_lets_its_communicators_send(
+    seeded: Context,
+    declare: Callable[..., Any],
+    http_for: Callable[[str | None], httpx.AsyncClient],
+    email: str,
+    status: int,
+) -> None:
+    ref = (await declare(severity="SEV1"))["id"]
+    person = http_for(await token_for(seeded, email))
+    sent = await person.post(
+        f"{API}/incidents/{ref}/comms",
+        json={"template": "status-investigating", "channel": "status-page"},
+    )
+    assert sent.status_code == status, sent.text
 
 
 async def test_anonymous_is_refused(anonymous: httpx.AsyncClient, error: ErrorOf) -> None:

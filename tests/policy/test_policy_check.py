@@ -76,6 +76,22 @@ def test_every_shipped_policy_passes_the_check(path: Path) -> None:
                 assert target.within.time > timedelta(0) or target.within.business_days > 0
 
 
+@pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
+def test_every_shipped_policy_has_roles_that_send_communications(path: Path) -> None:
+    _, policy = load_policy_file(path)
+    assert "send-communications" not in policy.everyone
+    assert [r.key for r in policy.roles if "send-communications" in r.permissions], path.name
+
+
+def test_seed_004_communicators_send() -> None:
+    """Seed 004: the Communication Coordinator sends stakeholder notifications, the Incident
+    Commander ensures stakeholder updates (and the summary e-mail), the SysAdmin holds every
+    permission of the matrix; the on-call engineer does not send."""
+    policy = load("seed-004-incident-response.yaml")
+    senders = {r.key for r in policy.roles if "send-communications" in r.permissions}
+    assert senders == {"communications-coordinator", "incident-commander", "sysadmin"}
+
+
 def test_all_shipped_policies_in_one_call() -> None:
     result = check(*map(str, POLICY_FILES), "--json")
     assert result.exit_code == 0, result.output
