@@ -3,8 +3,9 @@ a client of the app, sending PagerDuty events and reading what became of them.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -12,10 +13,11 @@ from sqlalchemy import select
 from tests.alerts.conftest import ALERTS_POLICY, DEFAULT_POLICY, drain
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.app import create_app
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
+from tocsin.db import Database
 from tocsin.incidents.models import Incident, IncidentEvent
 from tocsin.policy import service as policies
 
@@ -111,3 +113,34 @@ async def timeline(ctx: Context, incident: Incident, kind: str) -> list[Incident
             .order_by(IncidentEvent.id)
         )
         return list(rows.all())
+
+
+async def waiting_events(ctx: Context) -> list[int]:
+    """The ids of the events stored and not processed yet, in order."""
+    async with ctx.db.read() as session:
+        rows = await session.scalars(
+            select(AlertEvent.id).where(AlertEvent.outcome.is_(None)).order_by(AlertEvent.id)
+        )
+        return list(rows.all())
+
+
+async def two_workers_at_once(ctx: Context, first: int, second: int) -> bool:
+    """Two workers, each its own engine: the first processes event ``first`` and, before
+    it commits, the second starts on ``second``. Returns whether the second was still
+    waiting (for a lock) when the first committed."""
+    async with AsyncExitStack() as stack:
+        one, two = Database(ctx.settings), Database(ctx.settings)
+        stack.push_async_callback(one.dispose)
+        stack.push_async_callback(two.dispose)
+
+        async def process(db: Database, event_id: int) -> None:
+            async with db.write() as session:
+                await alerts.process(session, event_id, clock=ctx.clock)
+
+        async with one.write() as session:
+            await alerts.process(session, first, clock=ctx.clock)
+            racer = asyncio.create_task(process(two, second))
+            await asyncio.sleep(0.5)
+            waited = not racer.done()
+        await racer
+    return waited

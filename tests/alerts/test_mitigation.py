@@ -3,9 +3,6 @@ commander asked to confirm, or resolved outright when the policy says so."""
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import AsyncExitStack
-
 from sqlalchemy import select
 from tests.alerts.routed import (
     all_alerts,
@@ -16,13 +13,12 @@ from tests.alerts.routed import (
     resolve,
     send,
     timeline,
+    two_workers_at_once,
+    waiting_events,
 )
 
-from tocsin.alerts import service as alerts
-from tocsin.alerts.models import AlertEvent
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
-from tocsin.db import Database
 from tocsin.incidents import service as incidents
 from tocsin.notify.models import Notification
 
@@ -131,29 +127,11 @@ async def test_two_last_alerts_resolved_at_once_still_mitigate(ctx: Context) -> 
         for dedup_key in ("w1", "w2"):
             answer = await http.post("/v2/enqueue", json=resolve(key, dedup_key))
             assert answer.status_code == 202
-    async with ctx.db.read() as session:
-        first, second = (
-            await session.scalars(
-                select(AlertEvent.id).where(AlertEvent.outcome.is_(None)).order_by(AlertEvent.id)
-            )
-        ).all()
-    async with AsyncExitStack() as stack:
-        one, two = Database(ctx.settings), Database(ctx.settings)
-        stack.push_async_callback(one.dispose)
-        stack.push_async_callback(two.dispose)
-
-        async def process(db: Database, event_id: int) -> None:
-            async with db.write() as session:
-                await alerts.process(session, event_id, clock=ctx.clock)
-
-        async with one.write() as session:
-            # The first resolution sees the other alert still open: nothing to do yet. The
-            # second, resolved meanwhile by another worker, waits for the incident's lock ...
-            await alerts.process(session, first, clock=ctx.clock)
-            racer = asyncio.create_task(process(two, second))
-            await asyncio.sleep(0.5)
-        # ... and then sees every alert resolved.
-        await racer
+    # The first resolution sees the other alert still open: nothing to do yet. The second,
+    # resolved meanwhile by another worker, waits for the incident's lock, then sees every
+    # alert resolved.
+    first, second = await waiting_events(ctx)
+    await two_workers_at_once(ctx, first, second)
     [incident] = await all_incidents(ctx)
     assert incident.status == "monitoring"
     assert len(await timeline(ctx, incident, "reminder")) == 1

@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
 from tests.alerts.conftest import drain, token
 from tests.alerts.routed import (
     all_alerts,
@@ -18,10 +17,10 @@ from tests.alerts.routed import (
     event,
     send,
     timeline,
+    two_workers_at_once,
+    waiting_events,
 )
 
-from tocsin.alerts import service as alerts
-from tocsin.alerts.models import AlertEvent
 from tocsin.app import create_app
 from tocsin.context import Context
 from tocsin.db import Database
@@ -156,37 +155,16 @@ async def test_a_more_severe_alert_escalates_its_group_incident(ctx: Context) ->
     assert change.actor == "integration:prometheus"
 
 
-async def _stored_triggers(ctx: Context, key: str, count: int) -> list[int]:
-    """Store ``count`` related triggers without processing them; their event ids."""
-    async with client(ctx) as http:
-        for n in range(count):
-            answer = await http.post("/v2/enqueue", json=event(key, f"Web {n} down", f"w{n}"))
-            assert answer.status_code == 202
-    async with ctx.db.read() as session:
-        return list((await session.scalars(select(AlertEvent.id).order_by(AlertEvent.id))).all())
-
-
 async def test_two_workers_routing_related_alerts_at_once_open_one_incident(ctx: Context) -> None:
     key = await apply(ctx)
-    first, second = await _stored_triggers(ctx, key, 2)
-    async with AsyncExitStack() as stack:
-        one, two = Database(ctx.settings), Database(ctx.settings)
-        stack.push_async_callback(one.dispose)
-        stack.push_async_callback(two.dispose)
-
-        async def process(db: Database, event_id: int) -> None:
-            async with db.write() as session:
-                await alerts.process(session, event_id, clock=ctx.clock)
-
-        async with one.write() as session:
-            await alerts.process(session, first, clock=ctx.clock)
-            # The first worker has opened the group's incident but not committed: the
-            # second waits (the group's lock; on SQLite the write transaction) ...
-            racer = asyncio.create_task(process(two, second))
-            await asyncio.sleep(0.5)
-            assert not racer.done()
-        # ... and once the first commits, it finds the incident and joins it.
-        await racer
+    async with client(ctx) as http:
+        for n in range(2):
+            answer = await http.post("/v2/enqueue", json=event(key, f"Web {n} down", f"w{n}"))
+            assert answer.status_code == 202
+    first, second = await waiting_events(ctx)
+    # The first worker opens the group's incident; until it commits, the second waits (the
+    # group's lock; on SQLite the write transaction), then finds the incident and joins.
+    assert await two_workers_at_once(ctx, first, second)
     [incident] = await all_incidents(ctx)
     assert [(a.routing, a.incident_id) for a in await all_alerts(ctx)] == [
         ("opened", incident.id),

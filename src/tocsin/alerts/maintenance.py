@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -31,40 +32,47 @@ PERMISSION = "manage-maintenance"
 POLICY_PREFIX = "policy:"
 
 
+def _window(
+    ident: str,
+    service: str,
+    span: tuple[datetime, datetime],
+    reason: str,
+    now: datetime,
+    **made: Any,
+) -> MaintenanceWindowOut:
+    starts, ends = span
+    origin = "policy" if ident.startswith(POLICY_PREFIX) else "api"
+    return MaintenanceWindowOut(
+        id=ident,
+        service=service,
+        starts_at=starts,
+        ends_at=ends,
+        reason=reason,
+        origin=origin,
+        active=starts <= now < ends,
+        **made,
+    )
+
+
 def _policy_windows(policy: Policy, now: datetime) -> list[MaintenanceWindowOut]:
     zone = ZoneInfo(policy.organization.timezone)
-    out = []
-    for i, spec in enumerate(policy.alerts.maintenance):
-        starts, ends = spec.span(zone)
-        out.append(
-            MaintenanceWindowOut(
-                id=POLICY_PREFIX + (spec.key or str(i + 1)),
-                service=spec.service,
-                starts_at=starts,
-                ends_at=ends,
-                reason=spec.reason,
-                origin="policy",
-                active=starts <= now < ends,
-            )
+    return [
+        _window(
+            POLICY_PREFIX + (spec.key or str(i + 1)),
+            spec.service,
+            spec.span(zone),
+            spec.reason,
+            now,
         )
-    return out
+        for i, spec in enumerate(policy.alerts.maintenance)
+    ]
 
 
 def _out(row: MaintenanceWindow, now: datetime) -> MaintenanceWindowOut:
-    starts, ends = as_utc(row.starts_at), as_utc(row.ends_at)
-    return MaintenanceWindowOut(
-        id=str(row.id),
-        service=row.service,
-        starts_at=starts,
-        ends_at=ends,
-        reason=row.reason,
-        origin="api",
-        active=starts <= now < ends,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        ended_at=row.ended_at,
-        ended_by=row.ended_by,
-    )
+    span = as_utc(row.starts_at), as_utc(row.ends_at)
+    made = {"created_at": row.created_at, "created_by": row.created_by}
+    ended = {"ended_at": row.ended_at, "ended_by": row.ended_by}
+    return _window(str(row.id), row.service, span, row.reason, now, **made, **ended)
 
 
 async def windows(
