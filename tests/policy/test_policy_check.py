@@ -7,6 +7,7 @@ wrong, on stderr and in ``--json``.
 from __future__ import annotations
 
 import json
+import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,12 @@ def test_seed_004_communicators_send() -> None:
     policy = load("seed-004-incident-response.yaml")
     senders = {r.key for r in policy.roles if "send-communications" in r.permissions}
     assert senders == {"communications-coordinator", "incident-commander", "sysadmin"}
+
+
+def test_docs_list_every_top_level_key() -> None:
+    docs = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    table = docs.split("\n## Top-level keys\n", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^\| `(\w+)` \|", table, re.M) == list(Policy.model_fields)
 
 
 def test_all_shipped_policies_in_one_call() -> None:
@@ -246,6 +253,26 @@ def test_the_base_policy_is_valid(tmp_path: Path) -> None:
     result = check(str(path))
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{path}: OK (2 severities, 1 role, 1 checklist)\n"
+
+
+@pytest.mark.parametrize(
+    ("integrations", "counted"),
+    [
+        ("", ""),
+        ("  - {key: prometheus, name: Prometheus, type: alertmanager}\n", ", 1 integration"),
+        (
+            "  - {key: prometheus, name: Prometheus, type: alertmanager}\n"
+            "  - {key: sentry, name: Sentry, type: sentry}\n",
+            ", 2 integrations",
+        ),
+    ],
+)
+def test_the_summary_counts_integrations(tmp_path: Path, integrations: str, counted: str) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(BASE + (f"integrations:\n{integrations}" if integrations else ""), "utf-8")
+    result = check(str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: OK (2 severities, 1 role, 1 checklist{counted})\n"
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:

@@ -95,13 +95,15 @@ def show(
 
 
 def _summary(policy: Policy) -> str:
-    """``4 severities, 10 roles, 30 checklists`` and the schedules and ladders, if any."""
+    """``4 severities, 10 roles, 30 checklists`` and the schedules, ladders and alert
+    integrations, if any."""
     counts = [
         (len(policy.severities), "severity", "severities"),
         (len(policy.roles), "role", "roles"),
         (len(policy.checklists), "checklist", "checklists"),
         (len(policy.schedules), "schedule", "schedules"),
         (len(policy.escalation), "escalation ladder", "escalation ladders"),
+        (len(policy.integrations), "integration", "integrations"),
     ]
     return ", ".join(
         f"{n} {one if n == 1 else many}" for i, (n, one, many) in enumerate(counts) if n or i < 3
