@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from tests.alerts.conftest import DEFAULT_POLICY, token
+from tests.alerts.conftest import DEFAULT_POLICY, token, trigger
 from tests.alerts.routed import ROUTES_POLICY, all_alerts, all_incidents, apply, client, event, send
 
 from tocsin.context import Context
@@ -233,7 +233,7 @@ async def test_the_incident_list_shows_windows_in_force(ctx: Context) -> None:
 def test_the_cli_adds_lists_and_ends_windows_and_the_incident_list_shows_them(
     db_url: str,
 ) -> None:
-    from tests.alerts.test_alerts_cli import Cli, _prepare
+    from tests.alerts.test_alerts_cli import Cli, _prepare, _send_and_process
 
     asyncio.run(_prepare(db_url))
     cli = Cli(db_url)
@@ -263,3 +263,11 @@ def test_the_cli_adds_lists_and_ends_windows_and_the_incident_list_shows_them(
     assert not cli("incident", "list").stdout.startswith("Maintenance:")
     bad = cli("maintenance", "add", "checkout", code=1)
     assert "give the window's end" in bad.stderr
+    # An alert of a service in maintenance: `alerts show` says what routing did.
+    cli("maintenance", "add", "checkout", "--for", "1h")
+    key = cli.json("integration", "rotate-key", "prometheus")["key"]
+    asyncio.run(_send_and_process(db_url, [trigger(key, "Checkout down", dedup_key="z")]))
+    [alert] = cli.json("alerts", "list")["alerts"]
+    shown = cli("alerts", "show", str(alert["id"])).stdout
+    assert "Route         default (maintenance)" in shown and "Service       checkout" in shown
+    assert "Incident      -" in shown

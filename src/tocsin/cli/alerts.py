@@ -84,6 +84,9 @@ def show(
             ("Acknowledged", when(alert["acknowledged_at"])),
             ("Resolved", when(alert["resolved_at"])),
             ("Incident", alert["incident"]),
+            ("Route", f"{alert['route']} ({alert['routing']})" if alert.get("route") else None),
+            ("Service", alert.get("service")),
+            ("Team", alert.get("team")),
         ]
     )
     events = alert.get("events") or []
