@@ -13,7 +13,6 @@ from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +24,11 @@ from tocsin.auth.permissions import allowed, require
 from tocsin.clock import Clock
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation import service as escalation
-from tocsin.incidents import schemas, stage_clock
+from tocsin.incidents import numbering, schemas, stage_clock
 from tocsin.incidents.lifecycle import OPEN_STATUSES, STATUSES, TRANSITIONS, can_move
 from tocsin.incidents.models import (
     ChecklistItem,
     Incident,
-    IncidentCounter,
     IncidentEvent,
     IncidentParticipant,
     IncidentRole,
@@ -268,22 +266,6 @@ def _check_components(policy: Policy, keys: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-async def _next_ref(session: AsyncSession, day: str) -> str:
-    """Gap-free per-day number: an upsert on the day's counter row, in this transaction."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = (
-        insert(IncidentCounter)
-        .values(day=day, last=1)
-        .on_conflict_do_update(
-            index_elements=[IncidentCounter.day], set_={"last": IncidentCounter.last + 1}
-        )
-        .returning(IncidentCounter.last)
-    )
-    number = int((await session.execute(upsert)).scalar_one())
-    return f"INC-{day}-{number:03d}"
-
-
 async def _add_participant(
     session: AsyncSession, incident: Incident, user_id: int | None, *, clock: Clock
 ) -> None:
@@ -347,6 +329,17 @@ async def _instantiate_checklists(session: AsyncSession, incident: Incident, pol
 async def declare(
     session: AsyncSession, actor: Actor, data: schemas.DeclareIn, *, clock: Clock
 ) -> Incident:
+    """Declare an incident: everything it starts is written in this transaction, under a
+    provisional reference; the day's number is taken last (``incidents/numbering.py``)."""
+    with numbering.Provisional(session) as provisional:
+        incident, day = await _declare(session, actor, data, provisional.ref, clock=clock)
+        incident.ref = await provisional.assign(day)
+    return incident
+
+
+async def _declare(
+    session: AsyncSession, actor: Actor, data: schemas.DeclareIn, ref: str, *, clock: Clock
+) -> tuple[Incident, str]:
     version, policy = await policies.current(session)
     require(policy, actor, "declare")
     severity = _severity(policy, data.severity)
@@ -358,7 +351,7 @@ async def declare(
         raise InvalidInput("detected_at lies in the future", details={"field": "detected_at"})
     day = now.astimezone(ZoneInfo(policy.organization.timezone)).date().isoformat()
     incident = Incident(
-        ref=await _next_ref(session, day),
+        ref=ref,
         title=data.title,
         summary=data.summary,
         severity=severity.key,
@@ -407,7 +400,7 @@ async def declare(
             audited=False,
         )
     await _escalation_sync(session, incident, clock=clock)
-    return incident
+    return incident, day
 
 
 class _Change(NamedTuple):
