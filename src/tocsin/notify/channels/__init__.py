@@ -10,14 +10,24 @@ send time, and never appear in a reply or an error message.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
+import httpx
 from pydantic import TypeAdapter
 
 from tocsin.errors import TocsinError
 from tocsin.policy.schema_notify import AnyChannel, ChannelSpec
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process for every HTTP channel: building one (loading the CA
+    bundle) costs more CPU than the POST it is for."""
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tocsin.notify.channels import PermanentFailure, TemporaryFailure, secret
+from tocsin.notify.channels import PermanentFailure, TemporaryFailure, secret, tls_context
 
 
 async def post_json(
@@ -34,7 +34,9 @@ async def post_json(
         )
     headers = {"User-Agent": "Tocsin", "X-Tocsin-Idempotency-Key": idempotency_key}
     try:
-        async with httpx.AsyncClient(timeout=seconds, transport=transport) as client:
+        async with httpx.AsyncClient(
+            timeout=seconds, transport=transport, verify=tls_context()
+        ) as client:
             answer = await client.post(url, json=payload, headers=headers)
     except httpx.TransportError as exc:  # never the exception's text: it may hold the URL
         raise TemporaryFailure(f"{label} {type(exc).__name__}") from None

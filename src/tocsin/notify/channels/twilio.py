@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret
+from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret, tls_context
 from tocsin.policy.schema_notify import SmsChannel, VoiceChannel
 
 #: The channels that speak this API; they share its settings.
@@ -43,7 +43,9 @@ async def create(
     assert token is not None  # auth_token_env is required
     headers = {"User-Agent": "Tocsin", "X-Tocsin-Idempotency-Key": message.idempotency_key}
     try:
-        async with httpx.AsyncClient(timeout=spec.timeout, transport=transport) as client:
+        async with httpx.AsyncClient(
+            timeout=spec.timeout, transport=transport, verify=tls_context()
+        ) as client:
             answer = await client.post(
                 resource_url(spec, resource),
                 data=dict(form),

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from tocsin.clock import Clock
-from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret
+from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret, tls_context
 from tocsin.policy.schema_notify import WebhookChannel
 
 
@@ -68,7 +68,7 @@ class WebhookSender:
             headers["X-Tocsin-Signature"] = signature(key, timestamp, body)
         try:
             async with httpx.AsyncClient(
-                timeout=self.spec.timeout, transport=self.transport
+                timeout=self.spec.timeout, transport=self.transport, verify=tls_context()
             ) as client:
                 answer = await client.post(self.spec.url, content=body, headers=headers)
         except httpx.TransportError as exc:  # timeouts, refused connections, broken streams
