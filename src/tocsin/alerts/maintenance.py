@@ -23,6 +23,7 @@ from tocsin.audit import service as audit
 from tocsin.auth.actor import Actor
 from tocsin.auth.permissions import require
 from tocsin.clock import Clock, as_utc, to_utc
+from tocsin.db import MAX_INT
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
@@ -201,7 +202,8 @@ async def end(
             code="maintenance_in_policy",
             details={"window": ident},
         )
-    row = await session.get(MaintenanceWindow, int(ident)) if ident.isdigit() else None
+    number = int(ident) if ident.isdigit() else 0
+    row = await session.get(MaintenanceWindow, number) if 0 < number <= MAX_INT else None
     if row is None:
         raise NotFound(f"no maintenance window {ident!r}", details={"window": ident})
     now = clock.now()
