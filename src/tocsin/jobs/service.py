@@ -63,28 +63,29 @@ async def enqueue(
         "created_at": now,
     }
     if dedup_key is None:
-        job = Job(**values)
-        session.add(job)
+        fresh = Job(**values)
+        session.add(fresh)
         await session.flush()
         await wake.mark(session)
-        return job
+        return fresh
     statement = (
         _insert(session)(Job)
         .values(**values)
         .on_conflict_do_nothing(
             index_elements=[Job.dedup_key], index_where=text("status = 'pending'")
         )
-        .returning(Job.id)
+        .returning(Job)
     )
-    job_id = (await session.execute(statement)).scalar_one_or_none()
-    if job_id is None:
+    options = {"populate_existing": True}
+    job: Job | None = (await session.scalars(statement, execution_options=options)).first()
+    if job is None:
         existing = await session.scalar(
             select(Job).where(Job.dedup_key == dedup_key, Job.status == "pending")
         )
         assert existing is not None  # the conflicting row is visible to this transaction
         return existing
     await wake.mark(session)
-    return await _load(session, job_id)
+    return job
 
 
 async def schedule(
@@ -299,10 +300,3 @@ class InvalidStatus(InvalidInput):
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT (both have ON CONFLICT with a partial-index target)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-async def _load(session: AsyncSession, job_id: int) -> Job:
-    """The row as it is now, even if an older copy is in the session."""
-    job = await session.get(Job, job_id, populate_existing=True)
-    assert job is not None
-    return job

@@ -91,20 +91,19 @@ async def queue(
         insert(Notification)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
-        .returning(Notification.id)
+        .returning(Notification)
     )
-    new_id = (await session.execute(statement)).scalar_one_or_none()
-    if new_id is None:
+    options = {"populate_existing": True}
+    row: Notification | None = (await session.scalars(statement, execution_options=options)).first()
+    if row is None:
         existing = await session.scalar(
             select(Notification).where(Notification.idempotency_key == idempotency_key)
         )
         assert existing is not None  # the conflicting row is visible to this transaction
         return existing
     await jobs.enqueue(
-        session, DELIVER, {"notification": new_id}, clock=clock, dedup_key=job_key(new_id)
+        session, DELIVER, {"notification": row.id}, clock=clock, dedup_key=job_key(row.id)
     )
-    row = await session.get(Notification, new_id, populate_existing=True)
-    assert row is not None
     return row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,10 +41,25 @@ def policy_of(version: PolicyVersion) -> Policy:
     return _parsed(version.checksum, version.content)
 
 
+#: ``session.info`` key of the policy lookups made in one transaction: a declaration asks
+#: for the policy several times, and versions are only ever added (by :func:`apply`, which
+#: forgets them).
+_SEEN = "tocsin.policy.seen"
+
+
+def _seen(session: AsyncSession) -> dict[object, Any]:
+    seen: dict[object, Any] = session.info.setdefault(_SEEN, {})
+    return seen
+
+
 async def current_version(session: AsyncSession) -> PolicyVersion:
-    version = await session.scalar(
-        select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
-    )
+    seen = _seen(session)
+    version: PolicyVersion | None = seen.get("current")
+    if version is None:
+        version = await session.scalar(
+            select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
+        )
+        seen["current"] = version
     if version is None:
         raise NotFound(
             "no policy has been applied yet; run `tocsin policy apply FILE`",
@@ -60,6 +76,9 @@ async def current(session: AsyncSession) -> tuple[PolicyVersion, Policy]:
 async def current_policy(session: AsyncSession) -> Policy:
     """The current policy, reading its text only when this process has not parsed it yet
     (the engine asks on every job, and a policy file runs to tens of kilobytes)."""
+    seen = _seen(session)
+    if "current" in seen:
+        return (await current(session))[1]
     latest = select(PolicyVersion.id).order_by(PolicyVersion.version.desc()).limit(1)
     version_id = await session.scalar(latest)
     if version_id is None:
@@ -69,9 +88,13 @@ async def current_policy(session: AsyncSession) -> Policy:
 
 async def policy_by_id(session: AsyncSession, version_id: int) -> Policy:
     """The parsed policy of one version (an incident's), by the same cache."""
-    checksum = await session.scalar(
-        select(PolicyVersion.checksum).where(PolicyVersion.id == version_id)
-    )
+    seen = _seen(session)
+    checksum: str | None = seen.get(version_id)
+    if checksum is None:
+        checksum = await session.scalar(
+            select(PolicyVersion.checksum).where(PolicyVersion.id == version_id)
+        )
+        seen[version_id] = checksum
     if checksum is None:
         raise NotFound(f"no policy version with id {version_id}")
     cached = _PARSED.get(checksum)
@@ -131,6 +154,7 @@ async def apply(
     )
     session.add(version)
     await session.flush()
+    session.info.pop(_SEEN, None)
     await auth.sync_people(session, actor, policy.people, policy.teams, clock=clock)
     await audit.record(
         session,
