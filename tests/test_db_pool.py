@@ -16,11 +16,20 @@ from tests.conftest import _asyncpg_dsn
 
 from tocsin import db as db_module
 from tocsin.db import Database
+from tocsin.settings import Settings
 
 
-async def test_connections_killed_while_idle_are_replaced(db: Database) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("the pool is PostgreSQL's")
+async def test_connections_killed_while_idle_are_replaced(postgres_url: str | None) -> None:
+    if postgres_url is None:
+        pytest.skip("PostgreSQL not available (see the warning above)")
+    db = Database(Settings(database_url=postgres_url))
+    try:
+        await _kill_and_reconnect(db)
+    finally:
+        await db.dispose()
+
+
+async def _kill_and_reconnect(db: Database) -> None:
     async with db.read() as session:
         before = await session.scalar(text("SELECT pg_backend_pid()"))
     admin = await asyncpg.connect(_asyncpg_dsn(db.url))

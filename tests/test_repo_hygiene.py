@@ -22,3 +22,12 @@ def test_no_machine_paths_in_tracked_files() -> None:
         text = path.read_text(encoding="utf-8", errors="ignore")
         offenders += [f"{name}: {m.group(0)}" for m in MACHINE_PATH.finditer(text)]
     assert offenders == []
+
+
+def test_test_modules_have_unique_names() -> None:
+    # tests/ has no packages: pytest imports each test module by its file name, so two
+    # of the same name in different folders stop the whole run with an import error.
+    names: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
