@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     handler_modules: Annotated[list[str], NoDecode] = []
     #: The address people reach this Tocsin at; acknowledge links in pages start with it.
     public_url: str = "http://127.0.0.1:8080"
+    #: Benchmarks only (``bench/ingest.py``): mount ``POST /bench/bare``, which parses a JSON
+    #: body and answers 202, as the baseline of ``/v2/enqueue``. Never set in production.
+    bench_bare_endpoint: bool = False
 
     @field_validator("handler_modules", mode="before")
     @classmethod

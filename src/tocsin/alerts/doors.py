@@ -21,16 +21,16 @@ from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts import signatures
 from tocsin.alerts.adapters import ENDPOINTS, alertmanager, generic, grafana, pagerduty, sentry
 from tocsin.alerts.adapters.common import Ignored, InvalidPayload
+from tocsin.alerts.batching import Intake, Stale, unavailable
 from tocsin.alerts.ratelimit import RateLimiter, retry_after_header
 from tocsin.alerts.schemas import IncomingEvent
-from tocsin.auth.deps import ContextDep
+from tocsin.auth.deps import ContextDep, context_of
 from tocsin.context import Context
 from tocsin.errors import TocsinError, Unauthenticated
 from tocsin.policy.schema_alerts import WebhookMapping
@@ -77,6 +77,13 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def _intake(request: Request, ctx: Context) -> Intake:
+    intake: Intake | None = getattr(request.app.state, "alert_intake", None)
+    if intake is None:
+        intake = request.app.state.alert_intake = Intake(ctx.db, ctx.clock)
+    return intake
+
+
 async def take_in(
     request: Request,
     ctx: Context,
@@ -86,31 +93,39 @@ async def take_in(
 ) -> list[str]:
     """What every door does once it has a key: find the integration it opens, turn the
     body into events (``events``: parse, and verify with what the integration declares),
-    apply the integration's rate limit, store the events with their jobs. One
-    transaction: if anything fails, nothing is stored. Returns the dedup keys.
+    apply the integration's rate limit, store the events with their jobs, through the
+    process's :class:`~tocsin.alerts.batching.Intake`: answered once committed, and if
+    anything fails, nothing is stored. Returns the dedup keys.
 
     Raises :class:`~tocsin.alerts.service.UnknownKey`, :class:`Throttled`,
     :class:`Unavailable` or whatever ``events`` raises."""
+
+    def admit(receiver: alerts.Receiver) -> Sequence[IncomingEvent]:
+        taken = events(receiver)
+        limit = receiver.rate_limit
+        if limit is not None:
+            wait = _limiter(request).take(
+                receiver.integration.id, limit.per_second, limit.burst, ctx.clock.now()
+            )
+            if wait:
+                raise Throttled(wait)
+        return taken
+
     try:
-        async with ctx.db.write() as session:
-            receiver = await alerts.authenticate(session, secret, integration_type, clock=ctx.clock)
-            taken = events(receiver)
-            limit = receiver.rate_limit
-            if limit is not None:
-                wait = _limiter(request).take(
-                    receiver.integration.id, limit.per_second, limit.burst, ctx.clock.now()
-                )
-                if wait:
-                    raise Throttled(wait)
-            stored = await alerts.ingest(session, receiver.integration, taken, clock=ctx.clock)
-            return [row.dedup_key for row in stored]
-    except (OperationalError, InterfaceError, OSError) as exc:
+        return await _intake(request, ctx).take(secret, integration_type, admit)
+    except Stale:
+        raise Unavailable(
+            "the integration's key or the policy changed while storing; nothing was stored, retry"
+        ) from None
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
         log.warning("alert events refused, the database is unavailable: %s", exc)
         raise Unavailable("the database is unavailable; nothing was stored, retry") from None
 
 
 @events_router.post(ENQUEUE_PATH, status_code=202)
-async def enqueue(request: Request, ctx: ContextDep) -> JSONResponse:
+async def enqueue(request: Request) -> JSONResponse:
     """Trigger, acknowledge or resolve an alert, exactly as PagerDuty's Events API v2.
 
     The event is stored before the answer; processing (de-duplication, incidents) follows
@@ -121,7 +136,7 @@ async def enqueue(request: Request, ctx: ContextDep) -> JSONResponse:
         return JSONResponse(pagerduty.invalid(exc.errors), status_code=400)
     try:
         [dedup_key] = await take_in(
-            request, ctx, parsed.routing_key, "pagerduty", lambda _: [parsed.event]
+            request, context_of(request), parsed.routing_key, "pagerduty", lambda _: [parsed.event]
         )
     except alerts.UnknownKey as exc:
         return JSONResponse(pagerduty.invalid([exc.message]), status_code=400)
@@ -129,6 +144,19 @@ async def enqueue(request: Request, ctx: ContextDep) -> JSONResponse:
         headers = {"Retry-After": retry_after_header(exc.wait)}
         return JSONResponse(pagerduty.throttled(), status_code=429, headers=headers)
     return JSONResponse(pagerduty.success(dedup_key), status_code=202)
+
+
+#: Benchmarks only: mounted when ``TOCSIN_BENCH_BARE_ENDPOINT`` is set (``bench/ingest.py``).
+bench_router = APIRouter(include_in_schema=False)
+BARE_PATH = "/bench/bare"
+
+
+@bench_router.post(BARE_PATH, status_code=202)
+async def bare(request: Request) -> JSONResponse:
+    """The server stack alone, as the baseline of ``/v2/enqueue``: parse the JSON body and
+    answer as ``/v2/enqueue`` does, storing nothing."""
+    data = json.loads(await request.body())
+    return JSONResponse(pagerduty.success(str(data.get("dedup_key"))), status_code=202)
 
 
 # --- webhooks ----------------------------------------------------------------------------

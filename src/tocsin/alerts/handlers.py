@@ -1,5 +1,5 @@
-"""The ``alerts.process`` job: apply a received event (and any earlier one of its dedup key
-still waiting) to the alerts."""
+"""The ``alerts.process`` job: apply received events (and any earlier one of their dedup
+keys still waiting) to the alerts."""
 
 from __future__ import annotations
 
@@ -13,4 +13,8 @@ from tocsin.jobs.registry import handler
 
 @handler(alerts.PROCESS)
 async def process(session: AsyncSession, job: Job, clock: Clock) -> None:
-    await alerts.process(session, int(job.payload["event"]), clock=clock)
+    """``{"events": [ids]}``: events stored together; ``{"event": id}``: one key's."""
+    if "events" in job.payload:
+        await alerts.process_stored(session, [int(i) for i in job.payload["events"]], clock=clock)
+    else:
+        await alerts.process(session, int(job.payload["event"]), clock=clock)

@@ -1,9 +1,10 @@
 """Alerts: integrations and their keys, taking events in, de-duplicating them into alerts.
 
-Taking an event in (:func:`ingest`) stores it, as received, with an ``alerts.process`` job,
-in the caller's transaction: the sender hears "accepted" only once both are committed.
-The job (:func:`process`) applies the events of one (integration, dedup key) in the order
-they arrived, under a lock, with PagerDuty's semantics (:mod:`tocsin.alerts.dedup`); the
+Taking events in (:func:`ingest_many`) stores them, as received, with an ``alerts.process``
+job, in the caller's transaction: the sender hears "accepted" only once both are committed.
+The job (:func:`process_stored`) applies the events of one (integration, dedup key) in the
+order they arrived, under a lock (:func:`process`; the events of several keys stored
+together get a job per key), with PagerDuty's semantics (:mod:`tocsin.alerts.dedup`); the
 database keeps one open alert per key (a partial unique index; a trigger is an
 ``INSERT ... ON CONFLICT DO UPDATE`` that bumps the count).
 
@@ -21,9 +22,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, Table, bindparam, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +54,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident, IncidentParticipant
 from tocsin.jobs import service as jobs
 from tocsin.policy import service as policies
+from tocsin.policy.models import PolicyVersion
 from tocsin.policy.schema import Policy
 from tocsin.policy.schema_alerts import INTEGRATION_TYPES, IntegrationSpec, RateLimit
 
@@ -315,11 +317,15 @@ def _from_spec(spec: IntegrationSpec, *, created_at: datetime, created_by: str) 
 @dataclass(frozen=True)
 class Receiver:
     """The integration an event came in for, its rate limit (``None``: none) and its
-    declaration in the policy (``None`` for one made through the API)."""
+    declaration in the policy (``None`` for one made through the API); and what it was
+    authenticated with and under (the key's hash, the policy's version number), so that
+    one kept for later can be checked again (:func:`still_valid`)."""
 
     integration: Integration
     rate_limit: RateLimit | None
-    spec: IntegrationSpec | None = None
+    spec: IntegrationSpec | None
+    key_hash: str
+    policy_version: int
 
 
 async def authenticate(
@@ -330,6 +336,7 @@ async def authenticate(
     A policy integration with ``key_env`` is recognised by the variable's current value
     (and its stored copy made or updated on first use).
     """
+    version = await session.scalar(select(_POLICY_VERSION))  # first: see still_valid
     policy = await policies.current_policy(session)
     digest = key_hash(secret)
     row: Integration | None = await session.scalar(
@@ -350,7 +357,42 @@ async def authenticate(
             f"{row.type}, which does not take {integration_type} events",
             details={"integration": row.key, "type": row.type},
         )
-    return Receiver(row, policy.alerts.rate_limit, spec)
+    return Receiver(row, policy.alerts.rate_limit, spec, digest, int(version or 0))
+
+
+#: The current policy's version number.
+_POLICY_VERSION = select(func.max(PolicyVersion.version)).scalar_subquery()
+#: The statements of taking events in, made once: they run for every batch of events, and
+#: Core on a connection costs a fraction of the ORM's CPU.
+_EVENTS = cast(Table, AlertEvent.__table__)
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_KEYS = select(Integration.id, Integration.key_hash, _POLICY_VERSION).where(
+    Integration.id.in_(bindparam("ids", expanding=True))
+)
+
+
+async def still_valid(session: AsyncSession, receivers: Sequence[Receiver]) -> list[bool]:
+    """For each receiver, whether :func:`authenticate` would still give it: its integration
+    still has the key it was authenticated with (not rotated since; for ``key_env``, the
+    variable still holds it) under the same policy version. One query, in the caller's
+    transaction, so that events written in it are checked against the keys as they are
+    then. (A policy applied between :func:`authenticate`'s reading of the version and of
+    the policy makes the receiver look older than it is: it is authenticated again.)"""
+    if not receivers:
+        return []
+    ids = list({r.integration.id for r in receivers})
+    rows = await (await session.connection()).execute(_KEYS, {"ids": ids})
+    found = {id_: (hash_, int(version or 0)) for id_, hash_, version in rows.all()}
+
+    def valid(receiver: Receiver) -> bool:
+        if found.get(receiver.integration.id) != (receiver.key_hash, receiver.policy_version):
+            return False
+        if receiver.spec is None or receiver.spec.key_env is None:
+            return True
+        env = _env_key(receiver.spec)
+        return env is not None and key_hash(env) == receiver.key_hash
+
+    return [valid(r) for r in receivers]
 
 
 async def _by_env_key(
@@ -378,26 +420,40 @@ async def ingest(
     events: Sequence[IncomingEvent],
     *,
     clock: Clock,
-) -> list[AlertEvent]:
-    """Store the events as received and a job to process each, in the caller's
-    transaction. A trigger without a dedup key gets a new unique one (see the rows)."""
+) -> list[str]:
+    """Store the events of one integration (see :func:`ingest_many`); their dedup keys."""
+    [keys] = await ingest_many(session, [(integration.id, events)], clock=clock)
+    return keys
+
+
+async def ingest_many(
+    session: AsyncSession,
+    received: Sequence[tuple[int, Sequence[IncomingEvent]]],
+    *,
+    clock: Clock,
+) -> list[list[str]]:
+    """Store events as received, in the caller's transaction, with one multi-row INSERT,
+    and one job that processes them all (:func:`process_stored`). ``received``:
+    (integration id, events) per sender. A trigger without a dedup key gets a new unique
+    one. Returns each sender's dedup keys, in order."""
     now = clock.now()
+    keys = [[e.dedup_key or dedup.new_dedup_key() for e in events] for _, events in received]
     rows = [
-        AlertEvent(
-            integration_id=integration.id,
-            action=event.action,
-            dedup_key=event.dedup_key or dedup.new_dedup_key(),
-            received_at=now,
-            payload=event.raw,
-            fields=event.fields(),
-        )
-        for event in events
+        {
+            "integration_id": integration_id,
+            "action": event.action,
+            "dedup_key": dedup_key,
+            "received_at": now,
+            "payload": event.raw,
+            "fields": event.fields(),
+        }
+        for (integration_id, events), dedup_keys in zip(received, keys, strict=True)
+        for event, dedup_key in zip(events, dedup_keys, strict=True)
     ]
-    session.add_all(rows)
-    await session.flush()
-    for row in rows:
-        await jobs.enqueue(session, PROCESS, {"event": row.id}, clock=clock)
-    return rows
+    if rows:
+        ids = (await (await session.connection()).execute(_INSERT_EVENTS, rows)).scalars().all()
+        await jobs.enqueue_many(session, PROCESS, [{"events": list(ids)}], clock=clock)
+    return keys
 
 
 # --- processing --------------------------------------------------------------------------
@@ -410,6 +466,23 @@ async def _lock_key(session: AsyncSession, integration_id: int, dedup_key: str) 
     if session.get_bind().dialect.name == "postgresql":
         lock = text("SELECT pg_advisory_xact_lock(hashtext(:scope), hashtext(:key))")
         await session.execute(lock, {"scope": f"tocsin.alerts:{integration_id}", "key": dedup_key})
+
+
+async def process_stored(session: AsyncSession, event_ids: Sequence[int], *, clock: Clock) -> None:
+    """Process events stored together: those of one (integration, dedup key) here; those
+    of several keys each in a job of its own (its own transaction, holding one key's lock:
+    two jobs never wait for each other's keys)."""
+    firsts = await session.scalars(
+        select(func.min(AlertEvent.id))
+        .where(AlertEvent.id.in_(event_ids), AlertEvent.outcome.is_(None))
+        .group_by(AlertEvent.integration_id, AlertEvent.dedup_key)
+        .order_by(func.min(AlertEvent.id))
+    )
+    first = list(firsts.all())
+    if len(first) == 1:
+        await process(session, first[0], clock=clock)
+    elif first:
+        await jobs.enqueue_many(session, PROCESS, [{"event": i} for i in first], clock=clock)
 
 
 async def process(session: AsyncSession, event_id: int, *, clock: Clock) -> int:

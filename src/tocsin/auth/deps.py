@@ -20,9 +20,16 @@ from tocsin.errors import Unauthenticated
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def get_context(request: Request) -> Context:
+def context_of(request: Request) -> Context:
+    """The app's context, for the doors that take so many requests that resolving a
+    dependency shows (``/v2/enqueue``)."""
     context: Context = request.app.state.context
     return context
+
+
+async def get_context(request: Request) -> Context:
+    """Async, so that FastAPI does not run it in a thread (as it does a plain function)."""
+    return context_of(request)
 
 
 async def get_actor(request: Request, ctx: Annotated[Context, Depends(get_context)]) -> Actor:

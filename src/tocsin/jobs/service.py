@@ -14,10 +14,11 @@ Like every service, these flush and never commit: the boundary owns the transact
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, text, type_coerce, update
+from sqlalchemy import Table, and_, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,6 +87,40 @@ async def enqueue(
         return existing
     await wake.mark(session)
     return job
+
+
+#: Jobs written many at once: Core on a connection, a fraction of the ORM's CPU.
+_INSERT_JOBS = insert(cast(Table, Job.__table__))
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    kind: str,
+    payloads: Sequence[dict[str, Any]],
+    *,
+    clock: Clock,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> None:
+    """Write a job of ``kind`` for each payload (due now, no key) in the caller's
+    transaction, with one INSERT for all of them (one round trip)."""
+    if not payloads:
+        return
+    now = clock.now()
+    rows = [
+        {
+            "kind": kind,
+            "payload": payload,
+            "dedup_key": None,
+            "status": "pending",
+            "due_at": now,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "created_at": now,
+        }
+        for payload in payloads
+    ]
+    await (await session.connection()).execute(_INSERT_JOBS, rows)
+    await wake.mark(session)
 
 
 async def schedule(
