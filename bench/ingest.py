@@ -39,6 +39,7 @@ import asyncpg
 from harness import figures, free_port, fresh_database, tocsin, wait_ready
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from wire import read_message
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import AlertEvent
@@ -138,16 +139,6 @@ class Phase:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-async def _answer(reader: asyncio.StreamReader) -> int:
-    """Read one HTTP/1.1 answer; its status."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    at = head.lower().find(b"content-length:")
-    length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
-    await reader.readexactly(length)
-    return status
-
-
 async def _load(
     port: int, request: Callable[[int], bytes], connections: int, seconds: float, phase: Phase
 ) -> None:
@@ -162,7 +153,8 @@ async def _load(
                 data = request(next(numbers))
                 start = time.perf_counter()
                 writer.write(data)
-                status = await _answer(reader)
+                start_line, _ = await read_message(reader)
+                status = int(start_line[9:12])
                 phase.latencies.append(time.perf_counter() - start)
                 phase.statuses[status] += 1
         finally:

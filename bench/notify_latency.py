@@ -18,24 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import socket
-import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import aiosmtplib
-import asyncpg
 import httpx
 from aiosmtpd.controller import Controller
-from sqlalchemy.engine import make_url
+from harness import figures, free_port, fresh_database, tocsin, wait_ready
+from wire import Pool, receiver, request_bytes
 
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
@@ -91,42 +85,15 @@ class MailHandler:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+async def _webhook(arrivals: Arrivals) -> asyncio.Server:
+    def arrived(body: bytes) -> None:
+        arrivals.add(arrivals.hook, str(json.loads(body).get("incident") or ""))
 
-
-def _webhook(arrivals: Arrivals) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            arrivals.add(arrivals.hook, str(json.loads(body).get("incident") or ""))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-async def _fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await connection.close()
+    return await receiver(arrived)
 
 
 async def _prepare(url: str, policy: str) -> str:
-    await _fresh_database(url)
+    await fresh_database(url)
     db = Database(Settings(database_url=url))
     clock = SystemClock()
     try:
@@ -140,45 +107,29 @@ async def _prepare(url: str, policy: str) -> str:
     return token
 
 
-def _tocsin(url: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TOCSIN_DATABASE_URL": url}
-    command = [sys.executable, "-c", "from tocsin.cli.main import main; main()", *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-
-async def _wait_ready(base: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"{base}/api/v1/health")).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("the API did not start")
-
-
-async def _load(base: str, token: str, rate: float, seconds: float) -> dict[str, float]:
+async def _load(port: int, token: str, rate: float, seconds: float) -> dict[str, float]:
     """Declare at ``rate`` per second (open loop); when each answer arrived, by ref."""
     answered: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=64)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+    pool = Pool("127.0.0.1", port)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-        async def declare(n: int) -> None:
-            body = {"title": f"bench {n}", "severity": "SEV2"}
-            reply = await client.post("/api/v1/incidents", json=body, timeout=60)
-            reply.raise_for_status()
-            answered[reply.json()["id"]] = time.time()
+    async def declare(n: int) -> None:
+        body = json.dumps({"title": f"bench {n}", "severity": "SEV2"}).encode()
+        raw = request_bytes("POST", "/api/v1/incidents", f"127.0.0.1:{port}", body, headers)
+        status, answer = await pool.send(raw)
+        if status != 201:
+            raise SystemExit(f"declaring answered {status}: {answer[:300]!r}")
+        answered[json.loads(answer)["id"]] = time.time()
 
-        start = time.perf_counter()
-        tasks = []
-        for n in range(int(rate * seconds)):
-            delay = start + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(declare(n)))
-        await asyncio.gather(*tasks)
+    start = time.perf_counter()
+    tasks = []
+    for n in range(int(rate * seconds)):
+        delay = start + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(declare(n)))
+    await asyncio.gather(*tasks)
+    await pool.close()
     return answered
 
 
@@ -201,19 +152,13 @@ async def _baseline(smtp_port: int, http_port: int, n: int) -> tuple[list[float]
     return mail, hook
 
 
-def _figures(samples: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return statistics.median(ordered), p99, ordered[-1]
-
-
 def _row(name: str, samples: list[float], base: list[float] | None = None) -> str:
-    p50, p99, worst = _figures(samples)
+    p50, p99, worst = figures(samples)
     text = (
         f"{name:<34} p50 {p50 * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms  max {worst * 1000:8.1f} ms"
     )
     if base:
-        text += f"   p99 x{p99 / _figures(base)[1]:.0f} baseline"
+        text += f"   p99 x{p99 / figures(base)[1]:.0f} baseline"
     return text
 
 
@@ -227,27 +172,27 @@ async def main() -> None:
     args = parser.parse_args()
 
     arrivals = Arrivals()
-    smtp_port = _free_port()
+    smtp_port = free_port()
     smtp = Controller(MailHandler(arrivals), hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    hook = _webhook(arrivals)
-    http_port = int(hook.server_address[1])
+    hook = await _webhook(arrivals)
+    http_port = int(hook.sockets[0].getsockname()[1])
     base_mail, base_hook = await _baseline(smtp_port, http_port, 200)
     arrivals.mail.clear()
     arrivals.hook.clear()
 
     token = await _prepare(args.postgres, POLICY.format(smtp=smtp_port, http=http_port))
-    api_port = _free_port()
-    api = _tocsin(args.postgres, "serve", "--no-worker", "--port", str(api_port))
+    api_port = free_port()
+    api = tocsin(args.postgres, "serve", "--no-worker", "--port", str(api_port))
     workers = [
-        _tocsin(args.postgres, "worker", "--concurrency", str(CONCURRENCY)) for _ in range(WORKERS)
+        tocsin(args.postgres, "worker", "--concurrency", str(CONCURRENCY)) for _ in range(WORKERS)
     ]
     base = f"http://127.0.0.1:{api_port}"
     try:
-        await _wait_ready(base)
+        await wait_ready(base)
         await asyncio.sleep(2)  # the workers listen before the first declaration
         began = time.perf_counter()
-        answered = await _load(base, token, args.rate, args.seconds)
+        answered = await _load(api_port, token, args.rate, args.seconds)
         took = time.perf_counter() - began
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -262,7 +207,7 @@ async def main() -> None:
         for process in (api, *workers):
             process.wait(30)
         smtp.stop()
-        hook.shutdown()
+        hook.close()
 
     def latencies(where: dict[str, list[float]]) -> tuple[list[float], int, int]:
         found = [min(where[ref]) - at for ref, at in answered.items() if ref in where]
@@ -286,7 +231,7 @@ async def main() -> None:
     print(
         f"e-mail: {mail_lost} lost, {mail_twice} repeated; webhook: {hook_lost} lost, {hook_twice} repeated"
     )
-    p99 = max(_figures(mail)[1], _figures(sent)[1]) if mail and sent else float("inf")
+    p99 = max(figures(mail)[1], figures(sent)[1]) if mail and sent else float("inf")
     print(f"target p99 < 1 s: {'met' if p99 < 1.0 else 'NOT met'} ({p99 * 1000:.0f} ms)")
 
 
