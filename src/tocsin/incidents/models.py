@@ -58,6 +58,9 @@ class Incident(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: Due time per SLA target (stage or ``role:<key>``), ISO text or null; frozen once reached.
     sla_due: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The escalation ladder chosen at declaration (an alert route's ``escalation``); None
+    #: follows the policy's ladders by severity and type.
+    ladder_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IncidentRole(Base):
