@@ -17,9 +17,11 @@ from tocsin.jobs.models import Job
 from tocsin.notify.models import AckToken, Notification, NotificationAttempt
 from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
+from tocsin.postmortems.models import ActionItem, Postmortem, TimelinePin
 
 __all__ = [
     "AckToken",
+    "ActionItem",
     "Alert",
     "AlertEvent",
     "ApiToken",
@@ -42,8 +44,10 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "PolicyVersion",
+    "Postmortem",
     "ScheduleOverride",
     "Team",
     "TeamMember",
+    "TimelinePin",
     "User",
 ]

@@ -61,6 +61,8 @@ class Incident(Base):
     #: The escalation ladder chosen at declaration (an alert route's ``escalation``); None
     #: follows the policy's ladders by severity and type.
     ladder_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The policy's root cause category (``root_causes:``), set from the postmortem.
+    root_cause: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IncidentRole(Base):
