@@ -18,6 +18,14 @@ from tocsin.notify.models import AckToken, Notification, NotificationAttempt
 from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
 from tocsin.postmortems.models import ActionItem, Postmortem, TimelinePin
+from tocsin.statuspage.models import (
+    ComponentChange,
+    PublicIncident,
+    PublicUpdate,
+    StatusComponent,
+    StatusPageState,
+    Subscriber,
+)
 
 __all__ = [
     "AckToken",
@@ -26,6 +34,7 @@ __all__ = [
     "AlertEvent",
     "ApiToken",
     "AuditEntry",
+    "ComponentChange",
     "Base",
     "ChecklistItem",
     "Escalation",
@@ -45,7 +54,12 @@ __all__ = [
     "NotificationAttempt",
     "PolicyVersion",
     "Postmortem",
+    "PublicIncident",
+    "PublicUpdate",
     "ScheduleOverride",
+    "StatusComponent",
+    "StatusPageState",
+    "Subscriber",
     "Team",
     "TeamMember",
     "TimelinePin",

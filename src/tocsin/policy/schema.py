@@ -18,6 +18,7 @@ from tocsin.policy.schema_comms import Comms, NotificationSettings, NotifyRule, 
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
 from tocsin.policy.schema_notify import ChannelSpec
 from tocsin.policy.schema_oncall import ScheduleSpec
+from tocsin.policy.schema_statuspage import StatusPageSettings
 from tocsin.policy.types import WEEKDAYS, Duration, Flag, Slug, Stage, Strict, Weekday
 
 
@@ -244,6 +245,7 @@ class Policy(Strict):
     notifications: NotificationSettings = NotificationSettings()
     integrations: list[IntegrationSpec] = []
     alerts: AlertSettings = AlertSettings()
+    status_page: StatusPageSettings = StatusPageSettings()
 
     def severity(self, key: str) -> Severity | None:
         return next((s for s in self.severities if s.key == key), None)

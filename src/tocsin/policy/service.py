@@ -156,6 +156,10 @@ async def apply(
     await session.flush()
     session.info.pop(_SEEN, None)
     await auth.sync_people(session, actor, policy.people, policy.teams, clock=clock)
+    # The status page shows the policy's components (imported here: it reads policies).
+    from tocsin.statuspage.service import sync_components
+
+    await sync_components(session, policy, version.id, clock=clock)
     await audit.record(
         session,
         actor,

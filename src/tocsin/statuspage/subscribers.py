@@ -1,0 +1,299 @@
+"""Status page subscribers: sign-up with double opt-in, one-click unsubscribe, and the
+messages they get through the notification outbox.
+
+A sign-up stores the address unconfirmed and sends it a confirmation link (an e-mail, or
+for a webhook a POST carrying the link); only a confirmed subscriber hears of incidents
+(created, updated, resolved) and maintenance (started, completed), and only of the
+components they chose (none chosen: all). Links carry signed tokens
+(:mod:`tocsin.auth.signing`): the confirmation names the sign-up it was sent for, the
+unsubscribe link the subscriber; every message carries the unsubscribe link (and e-mail
+a ``List-Unsubscribe`` header for mail clients' one-click button).
+
+Messages hold only public data: the public incident's reviewed wording and Statuspage
+objects built by :mod:`tocsin.statuspage.public`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.audit import service as audit
+from tocsin.auth import signing
+from tocsin.auth.actor import Actor
+from tocsin.auth.permissions import require
+from tocsin.clock import Clock
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.notify import service as notify
+from tocsin.notify.pages import public_url
+from tocsin.policy import service as policies
+from tocsin.policy.schema import Policy
+from tocsin.policy.schema_notify import AnyChannel, WebhookChannel
+from tocsin.statuspage import messages, public, schemas
+from tocsin.statuspage.models import PublicIncident, PublicUpdate, StatusComponent, Subscriber
+
+CONFIRM = "statuspage-confirm"
+UNSUBSCRIBE = "statuspage-unsubscribe"
+PERMISSION = "update-status-page"
+#: Paths of the doors the links lead to (``doors.py``), under ``TOCSIN_PUBLIC_URL``.
+CONFIRM_PATH = "/statuspage/confirm"
+UNSUBSCRIBE_PATH = "/statuspage/unsubscribe"
+#: The events subscribers hear of.
+EVENTS = (
+    "incident.created",
+    "incident.updated",
+    "incident.resolved",
+    "maintenance.started",
+    "maintenance.completed",
+)
+
+
+def _link(path: str, token: str) -> str:
+    return f"{public_url().rstrip('/')}{path}?token={token}"
+
+
+async def unsubscribe_url(session: AsyncSession, row: Subscriber, *, clock: Clock) -> str:
+    token = await signing.sign(session, UNSUBSCRIBE, str(row.id), clock=clock)
+    return _link(UNSUBSCRIBE_PATH, token)
+
+
+def _email_channel(policy: Policy) -> AnyChannel | None:
+    key = policy.status_page.email_channel
+    return notify.channel(policy, key) if key else None
+
+
+def _webhook_channel(policy: Policy, url: str) -> WebhookChannel:
+    """A subscriber's own URL as a webhook channel (signed with the page's secret)."""
+    return WebhookChannel(
+        key="statuspage-subscribers",
+        type="webhook",
+        url=url,
+        secret_env=policy.status_page.webhook_secret_env,
+    )
+
+
+async def _components_known(session: AsyncSession, keys: Sequence[str]) -> list[str]:
+    known = set(
+        (
+            await session.scalars(
+                select(StatusComponent.key).where(StatusComponent.removed_at.is_(None))
+            )
+        ).all()
+    )
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise InvalidInput(
+            f"unknown component(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+            details={"field": "components", "unknown": unknown},
+        )
+    return list(dict.fromkeys(keys))
+
+
+# --- signing up --------------------------------------------------------------------------
+
+
+async def sign_up(
+    session: AsyncSession, data: schemas.SubscribeIn, *, clock: Clock
+) -> schemas.SignUpOut:
+    """Store a sign-up and send its confirmation link; the answer is the same whether
+    the address was new, waiting or subscribed already (it reveals nobody)."""
+    policy = await policies.current_policy(session)
+    settings = policy.status_page.subscribers
+    kind, address = ("email", data.email) if data.email else ("webhook", data.webhook)
+    assert address is not None
+    if kind == "email" and (not settings.email or _email_channel(policy) is None):
+        raise InvalidInput(
+            "this status page takes no e-mail subscribers", details={"field": "email"}
+        )
+    if kind == "webhook" and not settings.webhooks:
+        raise InvalidInput(
+            "this status page takes no webhook subscribers", details={"field": "webhook"}
+        )
+    address = address.strip().lower() if kind == "email" else address.strip()
+    components = await _components_known(session, data.components)
+    now = clock.now()
+    row: Subscriber | None = await session.scalar(
+        select(Subscriber).where(Subscriber.kind == kind, Subscriber.address == address)
+    )
+    if row is None:
+        row = Subscriber(
+            kind=kind, address=address, components=components, created_at=now, generation=1
+        )
+        session.add(row)
+    elif row.confirmed_at is not None and row.unsubscribed_at is None:
+        # Subscribed already: the new choice of components waits for a new confirmation.
+        row.generation += 1
+    else:
+        row.generation += 1
+        row.components, row.created_at = components, now
+        row.confirmed_at = row.unsubscribed_at = None
+    await session.flush()
+    token = await signing.sign(
+        session, CONFIRM, f"{row.id}:{row.generation}:{','.join(components)}", clock=clock
+    )
+    page = public.page_settings(policy)
+    text = messages.confirmation(page, _link(CONFIRM_PATH, token))
+    channel = _email_channel(policy) if kind == "email" else _webhook_channel(policy, address)
+    assert channel is not None
+    await notify.queue(
+        session,
+        channel=channel,
+        recipient=address,
+        subject=text.subject,
+        text=text.body,
+        idempotency_key=f"statuspage:confirm:{row.id}:{row.generation}",
+        clock=clock,
+        data={
+            "kind": "statuspage.confirm",
+            "confirm_url": _link(CONFIRM_PATH, token),
+            "page": {"id": page.id, "name": page.name, "url": page.url},
+        },
+    )
+    return schemas.SignUpOut(message=text.answer)
+
+
+async def confirm(session: AsyncSession, token: str, *, clock: Clock) -> bool:
+    """Confirm the sign-up a link was sent for; a stale or forged link confirms nothing."""
+    payload = await signing.verify(session, CONFIRM, token)
+    if payload is None:
+        return False
+    subscriber_id, generation, components = payload.split(":", 2)
+    row = await session.get(Subscriber, int(subscriber_id), with_for_update=True)
+    if row is None or row.generation != int(generation):
+        return False
+    if row.confirmed_at is None or row.unsubscribed_at is not None:
+        row.confirmed_at = clock.now()
+    row.unsubscribed_at = None
+    row.components = [c for c in components.split(",") if c]
+    await session.flush()
+    return True
+
+
+async def unsubscribe(session: AsyncSession, token: str, *, clock: Clock) -> bool:
+    """One click: the subscriber hears nothing more. True when the link was valid."""
+    payload = await signing.verify(session, UNSUBSCRIBE, token)
+    if payload is None or not payload.isdigit():
+        return False
+    row = await session.get(Subscriber, int(payload), with_for_update=True)
+    if row is None:
+        return False
+    if row.unsubscribed_at is None:
+        row.unsubscribed_at = clock.now()
+        await session.flush()
+    return True
+
+
+# --- publishers' view --------------------------------------------------------------------
+
+
+def _out(row: Subscriber) -> schemas.SubscriberOut:
+    return schemas.SubscriberOut(
+        id=row.id,
+        kind=row.kind,
+        address=row.address,
+        components=list(row.components),
+        created_at=row.created_at,
+        confirmed_at=row.confirmed_at,
+        unsubscribed_at=row.unsubscribed_at,
+    )
+
+
+async def list_subscribers(session: AsyncSession, actor: Actor) -> list[schemas.SubscriberOut]:
+    require(await policies.current_policy(session), actor, PERMISSION)
+    rows = await session.scalars(select(Subscriber).order_by(Subscriber.id))
+    return [_out(row) for row in rows.all()]
+
+
+async def remove_subscriber(
+    session: AsyncSession, actor: Actor, subscriber_id: int, *, clock: Clock
+) -> schemas.SubscriberOut:
+    """Unsubscribe someone (on their request by another way than the link)."""
+    require(await policies.current_policy(session), actor, PERMISSION)
+    row = await session.get(Subscriber, subscriber_id)
+    if row is None:
+        raise NotFound(f"no subscriber {subscriber_id}", details={"subscriber": subscriber_id})
+    if row.unsubscribed_at is None:
+        row.unsubscribed_at = clock.now()
+    await audit.record(
+        session, actor, "statuspage.subscriber.remove", "subscriber", row.id, clock=clock
+    )
+    return _out(row)
+
+
+# --- telling subscribers -----------------------------------------------------------------
+
+
+def _interested(row: Subscriber, incident: PublicIncident) -> bool:
+    return (
+        not row.components
+        or not incident.components
+        or bool(set(row.components) & set(incident.components))
+    )
+
+
+async def _incident_document(
+    session: AsyncSession, incident: PublicIncident, page: public.PageSettings
+) -> dict[str, Any]:
+    rows = (
+        await session.scalars(select(StatusComponent).where(StatusComponent.removed_at.is_(None)))
+    ).all()
+    components = {c["id"]: c for c in public.component_objects(list(rows), page)}
+    updates = (
+        await session.scalars(
+            select(PublicUpdate)
+            .where(PublicUpdate.incident_id == incident.id)
+            .order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
+        )
+    ).all()
+    return public.incident_object(incident, list(updates), components, page)
+
+
+async def announce(
+    session: AsyncSession,
+    incident: PublicIncident,
+    update: PublicUpdate,
+    event: str,
+    *,
+    clock: Clock,
+) -> int:
+    """Queue one message per confirmed subscriber who follows the incident's components;
+    the number queued. Idempotent per (update, subscriber)."""
+    policy = await policies.current_policy(session)
+    page = public.page_settings(policy)
+    query = select(Subscriber).where(
+        Subscriber.confirmed_at.is_not(None), Subscriber.unsubscribed_at.is_(None)
+    )
+    wanted = [row for row in (await session.scalars(query)).all() if _interested(row, incident)]
+    if not wanted:
+        return 0
+    document = await _incident_document(session, incident, page)
+    email = _email_channel(policy)
+    count = 0
+    for row in wanted:
+        channel = email if row.kind == "email" else _webhook_channel(policy, row.address)
+        if channel is None:
+            continue  # e-mail subscribers, but the policy names no e-mail channel any more
+        leave = await unsubscribe_url(session, row, clock=clock)
+        text = messages.notice(page, incident, update, event, leave)
+        kind = "maintenance" if incident.kind == "maintenance" else "incident"
+        await notify.queue(
+            session,
+            channel=channel,
+            recipient=row.address,
+            subject=text.subject,
+            text=text.body,
+            idempotency_key=f"statuspage:{update.public_id}:{row.id}",
+            clock=clock,
+            data={
+                "kind": "statuspage." + event,
+                "list_unsubscribe": leave,
+                "meta": {"unsubscribe": leave, "event": event},
+                "page": {"id": page.id, "name": page.name, "url": page.url},
+                kind: document,
+            },
+        )
+        count += 1
+    return count
