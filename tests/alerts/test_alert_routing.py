@@ -8,8 +8,10 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import httpx
+import pytest
 from tests.alerts.conftest import drain, token
 from tests.alerts.routed import (
+    ROUTES_POLICY,
     all_alerts,
     all_incidents,
     apply,
@@ -24,6 +26,9 @@ from tests.alerts.routed import (
 from tocsin.app import create_app
 from tocsin.context import Context
 from tocsin.db import Database
+from tocsin.errors import PolicyInvalid
+from tocsin.escalation.models import Escalation
+from tocsin.incidents.models import Incident
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.worker import Worker
 
@@ -232,3 +237,52 @@ async def test_the_alerts_api_shows_what_routing_decided(ctx: Context) -> None:
         "checkout",
         "payments",
     )
+
+
+LADDERS = """
+escalation:
+  - key: by-severity
+    severities: [SEV1, SEV2]
+    steps:
+      - {at: 0m, page: [user:ida]}
+  - key: database-team
+    severities: [SEV4]
+    steps:
+      - {at: 0m, page: [user:ida]}
+      - {at: 5m, page: [user:ida]}
+"""
+
+
+async def test_a_route_chooses_the_escalation_ladder(ctx: Context) -> None:
+    routes = ROUTES_POLICY.replace(
+        "      service: db\n", "      service: db\n      escalation: database-team\n"
+    )
+    key = await apply(ctx, routes + LADDERS)
+    async with client(ctx) as http:
+        await send(
+            ctx,
+            http,
+            event(key, "Orders DB replica lag", "lag", component="database"),
+            event(key, "Checkout 5xx above 50%", "5xx", **{"class": "http-5xx"}),
+        )
+    lag, five_xx = await all_alerts(ctx)
+    async with ctx.db.read() as session:
+        chosen = await session.get(Escalation, lag.incident_id)
+        by_severity = await session.get(Escalation, five_xx.incident_id)
+        incident = await session.get(Incident, lag.incident_id)
+    # SEV2 would take the first ladder; the route's choice wins and is kept.
+    assert chosen is not None and chosen.ladder_key == "database-team"
+    assert incident is not None and incident.ladder_key == "database-team"
+    assert by_severity is not None and by_severity.ladder_key == "by-severity"
+
+
+async def test_a_route_naming_an_unknown_ladder_fails_the_policy_check(ctx: Context) -> None:
+    routes = ROUTES_POLICY.replace(
+        "      service: db\n", "      service: db\n      escalation: nope\n"
+    )
+    with pytest.raises(PolicyInvalid) as caught:
+        await apply(ctx, routes + LADDERS)
+    problems = caught.value.details
+    assert any(
+        p["path"] == "alerts.routes[3].escalation" and "'nope'" in p["message"] for p in problems
+    ), problems

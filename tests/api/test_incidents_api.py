@@ -147,6 +147,14 @@ async def test_unknown_type_component_and_role(
     )
     assert err["details"] == {"field": "components", "unknown": ["flux"]}
 
+    err = error(
+        await client.post(f"{API}/incidents", json={**base, "escalation": "nowhere"}),
+        422,
+        "invalid_input",
+    )
+    assert err["details"] == {"field": "escalation", "value": "nowhere"}
+    assert (await client.get(f"{API}/incidents")).json()["total"] == 0
+
     incident = await declare()
     ref = incident["id"]
     err = error(

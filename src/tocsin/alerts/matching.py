@@ -51,6 +51,8 @@ class Decision:
     components: tuple[str, ...]
     service: str | None
     team: str | None
+    #: The escalation ladder the route chose; ``None``: by severity and type.
+    escalation: str | None
     #: Alerts with the same key join one open incident; ``None``: never grouped.
     group_key: str | None
     group_window: timedelta
@@ -164,6 +166,7 @@ def decide(policy: Policy, facts: Facts) -> Decision:
             components=(),
             service=facts.service,
             team=facts.team,
+            escalation=None,
             group_key=group_key(None, facts, facts.service),
             group_window=settings.group_window.time,
             resolve_incident=settings.resolve_incident_when_alerts_resolve,
@@ -180,6 +183,7 @@ def decide(policy: Policy, facts: Facts) -> Decision:
         components=tuple(route.components),
         service=service,
         team=route.team or facts.team,
+        escalation=route.escalation,
         group_key=None if route.action == "ignore" else group_key(route.group_by, facts, service),
         group_window=window.time,
         resolve_incident=settings.resolve_incident_when_alerts_resolve

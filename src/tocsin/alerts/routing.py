@@ -176,6 +176,7 @@ async def open_incident(
         severity=decision.severity,
         type=decision.type,
         components=list(decision.components),
+        escalation=decision.escalation,
         summary="\n".join(lines),
         detected_at=min(alert.detected_at, clock.now()),
     )

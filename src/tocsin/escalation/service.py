@@ -52,6 +52,12 @@ async def sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> No
     await _plan_cadence(session, policy, incident, clock=clock)
 
 
+def _ladder(policy: Policy, incident: Incident) -> Ladder | None:
+    """The ladder chosen at declaration, else the first for the severity and type."""
+    chosen = policy.ladder(incident.ladder_key) if incident.ladder_key else None
+    return chosen or policy.ladder_for(incident.severity, incident.type)
+
+
 async def _follow_ladder(
     session: AsyncSession,
     policy: Policy,
@@ -60,7 +66,7 @@ async def _follow_ladder(
     *,
     clock: Clock,
 ) -> None:
-    ladder = policy.ladder_for(incident.severity, incident.type)
+    ladder = _ladder(policy, incident)
     now = clock.now()
     if escalation is None:
         if ladder is None:

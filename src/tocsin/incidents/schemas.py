@@ -30,6 +30,9 @@ class DeclareIn(Input):
     components: list[str] = Field(default_factory=list, max_length=100)
     impact: Impact = Field(default_factory=Impact)
     detected_at: datetime | None = None
+    #: An escalation ladder (a key of the policy's ``escalation:``) to follow whatever the
+    #: severity; default: the first ladder for the severity and type.
+    escalation: str | None = Field(None, max_length=64)
 
     @field_validator("title")
     @classmethod

@@ -255,6 +255,15 @@ def _check_type(policy: Policy, key: str | None) -> bool:
     return itype.restricted
 
 
+def _check_ladder(policy: Policy, key: str | None) -> None:
+    if key is not None and policy.ladder(key) is None:
+        known = ", ".join(ladder.key for ladder in policy.escalation) or "none defined"
+        raise InvalidInput(
+            f"unknown escalation ladder {key!r} (known: {known})",
+            details={"field": "escalation", "value": key},
+        )
+
+
 def _check_components(policy: Policy, keys: Sequence[str]) -> list[str]:
     known = {c.key for c in policy.components}
     unknown = sorted(set(keys) - known)
@@ -345,6 +354,7 @@ async def _declare(
     severity = _severity(policy, data.severity)
     restricted = _check_type(policy, data.type)
     components = _check_components(policy, data.components)
+    _check_ladder(policy, data.escalation)
     now = clock.now()
     detected = data.detected_at or now
     if detected > now:
@@ -367,6 +377,7 @@ async def _declare(
         detected_at=detected,
         declared_at=now,
         sla_due={},
+        ladder_key=data.escalation,
     )
     session.add(incident)
     await session.flush()

@@ -37,6 +37,7 @@ def check_alert_routes(policy: Policy) -> list[Problem]:
     types = {t.key for t in policy.incident_types}
     components = {c.key for c in policy.components}
     teams = {t.key for t in policy.teams}
+    ladders = {ladder.key for ladder in policy.escalation}
     catch_all: int | None = None
     names: dict[str, int] = {}
     for i, route in enumerate(policy.alerts.routes):
@@ -63,6 +64,10 @@ def check_alert_routes(policy: Policy) -> list[Problem]:
                 problems.append(((*loc, "components", j), _unknown(key, components, "component")))
         if route.team is not None and route.team not in teams:
             problems.append(((*loc, "team"), _unknown(route.team, teams, "team")))
+        if route.escalation is not None and route.escalation not in ladders:
+            problems.append(
+                ((*loc, "escalation"), _unknown(route.escalation, ladders, "escalation ladder"))
+            )
     if policy.alerts.group_window.business_days:
         problems.append(
             (("alerts", "group_window"), "group alerts within a clock time, such as '30m'")

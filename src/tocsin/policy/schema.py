@@ -270,6 +270,9 @@ class Policy(Strict):
             None,
         )
 
+    def ladder(self, key: str) -> Ladder | None:
+        return next((ladder for ladder in self.escalation if ladder.key == key), None)
+
     def ladder_for(self, severity: str, type_key: str | None) -> Ladder | None:
         """The first escalation ladder that applies to an incident, if any."""
         return next(

@@ -137,6 +137,9 @@ class Route(Strict):
     #: The service its alerts are about (default the integration's) and the team that owns it.
     service: Slug | None = None
     team: Slug | None = None
+    #: The escalation ladder (a key of ``escalation:``) its incidents follow, whatever
+    #: their severity; default: the first ladder for the incident's severity and type.
+    escalation: Slug | None = None
     #: Related alerts (same service and these fields) within ``group_window`` join one
     #: open incident. Default: the alert's ``group``, else only its service.
     group_by: list[GroupField] | None = None
@@ -164,7 +167,14 @@ class Route(Strict):
         if self.action == "ignore":
             given = [
                 f
-                for f in ("severity", "type", "components", "group_by", "group_window")
+                for f in (
+                    "severity",
+                    "type",
+                    "components",
+                    "escalation",
+                    "group_by",
+                    "group_window",
+                )
                 if getattr(self, f)
             ]
             if given:
