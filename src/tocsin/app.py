@@ -35,6 +35,7 @@ from tocsin.notify.doors import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
+from tocsin.statuspage import site as statuspage_site
 
 log = logging.getLogger("tocsin")
 
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(events_router)
     if settings.bench_bare_endpoint:
         app.include_router(bench_router)
+        app.include_router(statuspage_site.bench_router)
 
     @app.get("/api/v1/health", tags=["meta"])
     async def health() -> dict[str, str]:
@@ -166,6 +168,7 @@ def create_app(
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(ack_router)
+    app.include_router(statuspage_site.router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     app.add_middleware(EnqueueErrors)
     return app

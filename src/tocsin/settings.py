@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     handler_modules: Annotated[list[str], NoDecode] = []
     #: The address people reach this Tocsin at; acknowledge links in pages start with it.
     public_url: str = "http://127.0.0.1:8080"
+    #: How often (seconds) each server process asks whether the public status page
+    #: changed; between two asks it serves what it rendered. 0: on every request.
+    statuspage_recheck_seconds: float = 1.0
     #: Benchmarks only (``bench/ingest.py``): mount ``POST /bench/bare``, which parses a JSON
     #: body and answers 202, as the baseline of ``/v2/enqueue``. Never set in production.
     bench_bare_endpoint: bool = False

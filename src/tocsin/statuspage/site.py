@@ -1,0 +1,110 @@
+"""The public doors: the status page at ``/status`` (its history, one page per incident,
+the RSS and Atom feeds, the stylesheet) and Statuspage's ``/api/v2/*.json``.
+
+No authentication: everything here is the public surface (:mod:`.surface`), rendered from
+the public view only and served from :class:`~.cache.PublicCache`. Answers carry an ETag,
+so that readers and proxies revalidate with a cheap 304.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tocsin.auth.deps import context_of
+from tocsin.errors import NotFound
+from tocsin.statuspage.cache import PublicCache
+from tocsin.statuspage.links import ATOM, HISTORY, INDEX, RSS, SAFE_ID, incident_file
+from tocsin.statuspage.public import DOCUMENTS
+from tocsin.statuspage.surface import API
+
+router = APIRouter(include_in_schema=False)
+#: Benchmarks only (``bench/statuspage.py``): mounted with ``TOCSIN_BENCH_BARE_ENDPOINT``.
+bench_router = APIRouter(include_in_schema=False)
+HEADERS = {"Cache-Control": "public, no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def cache_of(request: Request) -> PublicCache:
+    """The app's cache of the public surface (one per app, made on first use)."""
+    state = request.app.state
+    cache: PublicCache | None = getattr(state, "statuspage_cache", None)
+    if cache is None:
+        settings = context_of(request).settings
+        cache = PublicCache(
+            base_url=settings.public_url, recheck=settings.statuspage_recheck_seconds
+        )
+        state.statuspage_cache = cache
+    return cache
+
+
+async def serve(request: Request, path: str) -> Response:
+    """The surface's file at ``path``, or 304 if the client has it already."""
+    found = await cache_of(request).file(context_of(request), path)
+    if found is None:
+        raise NotFound(f"no such page on the status page: {request.url.path}")
+    headers = {**HEADERS, "ETag": found.etag}
+    if found.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type=found.media_type, headers=headers)
+
+
+@router.get("/status")
+@router.get("/status/")
+async def status_page(request: Request) -> Response:
+    return await serve(request, INDEX)
+
+
+@router.get("/status/history")
+async def history(request: Request) -> Response:
+    return await serve(request, HISTORY)
+
+
+@router.get("/status/incidents/{incident_id}")
+async def incident(request: Request, incident_id: str) -> Response:
+    if not SAFE_ID.match(incident_id):
+        raise NotFound(f"no incident {incident_id!r} on the status page")
+    return await serve(request, incident_file(incident_id))
+
+
+@router.get("/status/history.rss")
+async def rss(request: Request) -> Response:
+    return await serve(request, RSS)
+
+
+@router.get("/status/history.atom")
+async def atom(request: Request) -> Response:
+    return await serve(request, ATOM)
+
+
+@router.get("/status/assets/{name}")
+async def asset(request: Request, name: str) -> Response:
+    return await serve(request, f"assets/{name}")
+
+
+def _json_route(name: str) -> None:
+    async def document(request: Request) -> Response:
+        return await serve(request, API + name)
+
+    document.__name__ = "api_v2_" + name.removesuffix(".json").replace("/", "_").replace("-", "_")
+    router.add_api_route("/" + API + name, document, methods=["GET"])
+
+
+for _name in DOCUMENTS:
+    _json_route(_name)
+
+
+@bench_router.get("/bench/bare/{size}")
+async def bare(size: int) -> Response:
+    """The server stack alone, as the baseline of the status page's doors: ``size`` bytes
+    from memory (a request no larger than the page it stands for), no database."""
+    return Response(_filler(min(max(size, 0), 4_000_000)), media_type="text/html")
+
+
+_FILLERS: dict[int, bytes] = {}
+
+
+def _filler(size: int) -> bytes:
+    if size not in _FILLERS:
+        _FILLERS.clear()
+        _FILLERS[size] = b"x" * size
+    return _FILLERS[size]
