@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import comms, incident, jobs, oncall, people, policy
+from tocsin.cli import comms, incident, jobs, oncall, people, policy, statuspage
 from tocsin.cli.alerts import app as alerts_app
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
@@ -39,6 +39,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(integration_app, name="integration")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(comms.app, name="comms")
+app.add_typer(statuspage.app, name="statuspage")
 app.command("audit")(audit)
 app.command("simulate")(simulate)
 
