@@ -36,6 +36,8 @@ from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.settings import Settings
 from tocsin.statuspage import site as statuspage_site
+from tocsin.statuspage.doors import router as statuspage_doors
+from tocsin.statuspage.routes import router as statuspage_router
 
 log = logging.getLogger("tocsin")
 
@@ -165,9 +167,11 @@ def create_app(
         oncall_router,
         alerts_router,
         notify_router,
+        statuspage_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(ack_router)
+    app.include_router(statuspage_doors)
     app.include_router(statuspage_site.router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     app.add_middleware(EnqueueErrors)

@@ -14,3 +14,4 @@ import tocsin.comms.handlers
 import tocsin.escalation.handlers  # noqa: F401
 import tocsin.notify.handlers as _notify  # noqa: F401
 import tocsin.notify.pages as _pages  # noqa: F401
+import tocsin.statuspage.handlers as _statuspage  # noqa: F401

@@ -1,4 +1,5 @@
-"""A token bucket per integration: a burst, then a steady rate. Pure: time is passed in.
+"""A token bucket per key (an integration, a client address): a burst, then a steady rate.
+Pure: time is passed in.
 
 Each server process keeps its own buckets (in memory): with N processes an integration may
 send up to N times the configured rate. That is the point of a rate limit here: to keep a
@@ -8,6 +9,7 @@ runaway source from flooding the database, not to meter exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,22 +40,23 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Buckets by integration id; a change of rate or burst starts that bucket afresh."""
+    """Buckets by key (an integration id, a client IP, ...); a change of rate or burst
+    starts that bucket afresh."""
 
     #: Buckets kept at most (integrations not heard from for long are forgotten first).
     MAX_BUCKETS = 10_000
 
     def __init__(self) -> None:
-        self._buckets: dict[int, TokenBucket] = {}
+        self._buckets: dict[Hashable, TokenBucket] = {}
 
-    def take(self, integration_id: int, rate: float, burst: int, now: datetime) -> float:
+    def take(self, key: Hashable, rate: float, burst: int, now: datetime) -> float:
         """0.0 when the event may pass, else the seconds to wait (for ``Retry-After``)."""
-        bucket = self._buckets.pop(integration_id, None)
+        bucket = self._buckets.pop(key, None)
         if bucket is None or bucket.rate != rate or bucket.burst != burst:
             bucket = TokenBucket(rate, burst)
             if len(self._buckets) >= self.MAX_BUCKETS:
                 self._buckets.pop(next(iter(self._buckets)))
-        self._buckets[integration_id] = bucket  # most recently used last
+        self._buckets[key] = bucket  # most recently used last
         return bucket.take(now)
 
 

@@ -66,6 +66,13 @@ DRAFT_TEMPLATES = {
     "monitoring": "status-monitoring",
     "resolved": "status-resolved",
 }
+#: What a draft proposes for the incident's components (the publisher reviews it).
+DRAFT_COMPONENT_STATUS = {
+    "investigating": "partial_outage",
+    "identified": "partial_outage",
+    "monitoring": "degraded_performance",
+    "resolved": "operational",
+}
 #: Fields of the internal incident a draft never sees: people and internal links.
 _PRIVATE_FIELDS = ("declared_by", "acknowledged_by", "commander", "url")
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -879,9 +886,7 @@ async def draft(
     shown["roles"] = {key: None for key in shown["roles"]}
     rendered = render.render(policy, template, context, locale=locale)
     keys = {c.key for c in await _components(session) if not c.is_group}
-    status_of = "major_outage" if data.status in rules.UNRESOLVED[:2] else "degraded_performance"
-    if data.status == "resolved":
-        status_of = "operational"
+    status_of = DRAFT_COMPONENT_STATUS[data.status]
     return schemas.DraftOut(
         incident=incident.ref,
         status=data.status,

@@ -21,12 +21,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.alerts.ratelimit import RateLimiter
 from tocsin.audit import service as audit
 from tocsin.auth import signing
 from tocsin.auth.actor import Actor
 from tocsin.auth.permissions import require
 from tocsin.clock import Clock
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.notify import service as notify
 from tocsin.notify.pages import public_url
 from tocsin.policy import service as policies
@@ -95,15 +96,48 @@ async def _components_known(session: AsyncSession, keys: Sequence[str]) -> list[
 # --- signing up --------------------------------------------------------------------------
 
 
+class TooManySignUps(TocsinError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, what: str, wait: float) -> None:
+        super().__init__(
+            f"too many sign-ups from this {what}; try again later",
+            details={"limit": what, "retry_after_seconds": round(wait, 3)},
+        )
+        self.wait = wait
+
+
+def _limit(
+    limiter: RateLimiter, key: tuple[str, str], per_hour: int, what: str, *, clock: Clock
+) -> None:
+    wait = limiter.take(key, per_hour / 3600.0, per_hour, clock.now())
+    if wait:
+        raise TooManySignUps(what, wait)
+
+
 async def sign_up(
-    session: AsyncSession, data: schemas.SubscribeIn, *, clock: Clock
+    session: AsyncSession,
+    data: schemas.SubscribeIn,
+    *,
+    client_ip: str,
+    limiter: RateLimiter,
+    clock: Clock,
 ) -> schemas.SignUpOut:
     """Store a sign-up and send its confirmation link; the answer is the same whether
-    the address was new, waiting or subscribed already (it reveals nobody)."""
+    the address was new, waiting or subscribed already (it reveals nobody).
+
+    Sign-ups are limited per client IP and per address (``status_page: subscribers:``),
+    in this process's memory (``limiter``), so nobody can flood an inbox with
+    confirmation requests or fill the table.
+    """
     policy = await policies.current_policy(session)
     settings = policy.status_page.subscribers
     kind, address = ("email", data.email) if data.email else ("webhook", data.webhook)
     assert address is not None
+    _limit(limiter, ("ip", client_ip), settings.per_ip_per_hour, "client", clock=clock)
+    normal = address.strip().lower() if kind == "email" else address.strip()
+    _limit(limiter, (kind, normal), settings.per_address_per_hour, "address", clock=clock)
     if kind == "email" and (not settings.email or _email_channel(policy) is None):
         raise InvalidInput(
             "this status page takes no e-mail subscribers", details={"field": "email"}

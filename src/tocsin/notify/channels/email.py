@@ -32,6 +32,11 @@ class EmailSender:
         mail["X-Tocsin-Idempotency-Key"] = message.idempotency_key
         if message.incident:
             mail["X-Tocsin-Incident"] = message.incident
+        leave = message.data.get("list_unsubscribe")
+        if isinstance(leave, str) and leave:
+            # RFC 8058: mail clients offer a one-click unsubscribe button (status page).
+            mail["List-Unsubscribe"] = f"<{leave}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mail.set_content(message.text)
         if message.html is not None:
             mail.add_alternative(message.html, subtype="html")

@@ -1,0 +1,95 @@
+"""The public doors of subscriptions: sign up, confirm, unsubscribe (no sign-in).
+
+``POST /statuspage/subscribe`` takes JSON or an HTML form (``email`` or ``webhook``, and
+``components`` to follow, repeatable in a form) and always answers 202 with the same
+words, whether the address was known or not. The links in the messages lead to ``GET
+/statuspage/confirm?token=...`` and ``GET|POST /statuspage/unsubscribe?token=...`` (POST
+for mail clients' one-click ``List-Unsubscribe-Post``). Like every compatibility door,
+outside ``/api/v1`` and its OpenAPI document; the page and its Statuspage JSON are
+served by :mod:`tocsin.statuspage.site`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from tocsin.alerts.ratelimit import RateLimiter, retry_after_header
+from tocsin.auth.deps import ContextDep
+from tocsin.errors import InvalidInput, TocsinError
+from tocsin.statuspage import schemas, subscribers
+
+router = APIRouter(include_in_schema=False)
+Token = Query(min_length=1, max_length=500)
+
+
+class InvalidLink(TocsinError):
+    status = 400
+    code = "invalid_link"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter | None = getattr(request.app.state, "statuspage_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.statuspage_limiter = RateLimiter()
+    return limiter
+
+
+async def _sign_up_form(request: Request) -> dict[str, Any]:
+    """The sign-up as sent: a JSON object or an HTML form."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", details={"field": "body"}) from exc
+        if not isinstance(body, dict):
+            raise InvalidInput("send a JSON object", details={"field": "body"})
+        return body
+    form = await request.form()
+    fields: dict[str, Any] = {
+        key: str(form[key]) for key in ("email", "webhook") if str(form.get(key) or "").strip()
+    }
+    fields["components"] = [str(c) for c in form.getlist("components")]
+    return fields
+
+
+@router.post("/statuspage/subscribe", status_code=202)
+async def subscribe(request: Request, ctx: ContextDep) -> JSONResponse:
+    try:
+        data = schemas.SubscribeIn.model_validate(await _sign_up_form(request))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidInput(f"{where}: {first['msg']}", details={"field": where}) from None
+    client = request.client.host if request.client else "unknown"
+    try:
+        async with ctx.db.write() as session:
+            answer = await subscribers.sign_up(
+                session, data, client_ip=client, limiter=_limiter(request), clock=ctx.clock
+            )
+    except subscribers.TooManySignUps as exc:
+        headers = {"Retry-After": retry_after_header(exc.wait)}
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    return JSONResponse(answer.model_dump(), status_code=202)
+
+
+@router.get("/statuspage/confirm")
+async def confirm(ctx: ContextDep, token: str = Token) -> dict[str, str]:
+    async with ctx.db.write() as session:
+        done = await subscribers.confirm(session, token, clock=ctx.clock)
+    if not done:
+        raise InvalidLink("this confirmation link is not valid (any more): sign up again")
+    return {"status": "confirmed"}
+
+
+@router.get("/statuspage/unsubscribe")
+@router.post("/statuspage/unsubscribe")
+async def unsubscribe(ctx: ContextDep, token: str = Token) -> dict[str, str]:
+    async with ctx.db.write() as session:
+        done = await subscribers.unsubscribe(session, token, clock=ctx.clock)
+    if not done:
+        raise InvalidLink("this unsubscribe link is not valid")
+    return {"status": "unsubscribed"}
