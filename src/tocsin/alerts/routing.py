@@ -176,6 +176,8 @@ async def open_incident(
         severity=decision.severity,
         type=decision.type,
         components=list(decision.components),
+        service=decision.service,
+        team=decision.team,
         escalation=decision.escalation,
         summary="\n".join(lines),
         detected_at=min(alert.detected_at, clock.now()),

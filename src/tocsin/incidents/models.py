@@ -63,6 +63,18 @@ class Incident(Base):
     ladder_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: The policy's root cause category (``root_causes:``), set from the postmortem.
     root_cause: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: When the impact began, if known (before detection): time to detect counts from it.
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The service and team it is about (reports group by them): given at declaration,
+    #: else those of the alert route that opened it; the service defaults to the first
+    #: component.
+    service: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    team: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: ``sla_due``'s stage targets as columns, kept with it, so reports compare in SQL.
+    sla_acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sla_identify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sla_mitigate_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sla_resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class IncidentRole(Base):

@@ -30,6 +30,12 @@ class DeclareIn(Input):
     components: list[str] = Field(default_factory=list, max_length=100)
     impact: Impact = Field(default_factory=Impact)
     detected_at: datetime | None = None
+    #: When the impact began, if before detection (time to detect counts from it).
+    started_at: datetime | None = None
+    #: The service and team it is about (reports group by them); the service defaults
+    #: to the first component.
+    service: str | None = Field(None, max_length=64)
+    team: str | None = Field(None, max_length=64)
     #: An escalation ladder (a key of the policy's ``escalation:``) to follow whatever the
     #: severity; default: the first ladder for the severity and type.
     escalation: str | None = Field(None, max_length=64)
@@ -41,7 +47,7 @@ class DeclareIn(Input):
             raise ValueError("must not be blank")
         return value.strip()
 
-    @field_validator("detected_at")
+    @field_validator("detected_at", "started_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -57,6 +63,15 @@ class UpdateIn(Input):
     type: str | None = Field(None, max_length=64)
     components: list[str] | None = Field(None, max_length=100)
     impact: Impact | None = None
+    #: Given as null, these are cleared.
+    started_at: datetime | None = None
+    service: str | None = Field(None, max_length=64)
+    team: str | None = Field(None, max_length=64)
+
+    @field_validator("started_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return DeclareIn._aware(value)
 
 
 class AcknowledgeIn(Input):
@@ -178,6 +193,9 @@ class IncidentOut(Output):
     policy_version: int
     declared_by: str | None
     acknowledged_by: str | None
+    started_at: datetime | None = None
+    service: str | None = None
+    team: str | None = None
     detected_at: datetime
     declared_at: datetime
     acknowledged_at: datetime | None

@@ -40,7 +40,7 @@ from tocsin.policy.schema import Policy, Severity
 # --- reading ---------------------------------------------------------------------------
 
 
-def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
+def visible(query: Select[Any], actor: Actor) -> Select[Any]:
     """Restricted incidents only for their participants and admins."""
     if actor.is_admin:
         return query
@@ -54,7 +54,7 @@ def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
 
 async def get(session: AsyncSession, actor: Actor, ref: str) -> Incident:
     """The incident, or a 404 that does not reveal whether a restricted one exists."""
-    query = _visible(select(Incident), actor).where(Incident.ref == ref.strip().upper())
+    query = visible(select(Incident), actor).where(Incident.ref == ref.strip().upper())
     incident: Incident | None = await session.scalar(query)
     if incident is None:
         raise NotFound(f"no incident {ref!r}", details={"incident": ref})
@@ -109,7 +109,7 @@ async def search(
     session: AsyncSession, actor: Actor, *, limit: int = 50, offset: int = 0, **filters: Any
 ) -> tuple[list[Incident], int]:
     """Incidents the actor may see, newest first, and how many match in all."""
-    base = _filtered(_visible(select(Incident), actor), **filters)
+    base = _filtered(visible(select(Incident), actor), **filters)
     total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
     rows = await session.scalars(
         base.order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
@@ -202,6 +202,9 @@ async def describe(
         "policy_version": version.version,
         "declared_by": email(incident.declared_by_id),
         "acknowledged_by": email(incident.acknowledged_by_id),
+        "started_at": incident.started_at,
+        "service": incident.service,
+        "team": incident.team,
         "detected_at": incident.detected_at,
         "declared_at": incident.declared_at,
         "acknowledged_at": incident.acknowledged_at,
@@ -261,6 +264,14 @@ def _check_ladder(policy: Policy, key: str | None) -> None:
         raise InvalidInput(
             f"unknown escalation ladder {key!r} (known: {known})",
             details={"field": "escalation", "value": key},
+        )
+
+
+def _check_started(started: datetime | None, detected: datetime) -> None:
+    if started is not None and started > detected:
+        raise InvalidInput(
+            "started_at (when the impact began) lies after detected_at",
+            details={"field": "started_at", "detected_at": detected.isoformat()},
         )
 
 
@@ -359,6 +370,7 @@ async def _declare(
     detected = data.detected_at or now
     if detected > now:
         raise InvalidInput("detected_at lies in the future", details={"field": "detected_at"})
+    _check_started(data.started_at, detected)
     day = now.astimezone(ZoneInfo(policy.organization.timezone)).date().isoformat()
     incident = Incident(
         ref=ref,
@@ -376,6 +388,9 @@ async def _declare(
         declared_by_id=actor.user_id,
         detected_at=detected,
         declared_at=now,
+        started_at=data.started_at,
+        service=data.service or (components[0] if components else None),
+        team=data.team,
         sla_due={},
         ladder_key=data.escalation,
     )
@@ -655,7 +670,14 @@ async def update(
         change("users_affected", data.impact.users_affected)
         change("users_affected_pct", data.impact.users_affected_pct)
         change("business_impact", data.impact.business_impact)
-    type_changed = "type" in data.model_fields_set and data.type != incident.type
+    given = data.model_fields_set
+    if "started_at" in given:
+        _check_started(data.started_at, incident.detected_at)
+        change("started_at", data.started_at)
+    for field in ("service", "team"):
+        if field in given:
+            change(field, getattr(data, field))
+    type_changed = "type" in given and data.type != incident.type
     if type_changed:
         restricted = _check_type(policy, data.type)
         change("type", data.type)
@@ -669,8 +691,8 @@ async def update(
         "updated",
         "Updated " + ", ".join(sorted(after)),
         clock=clock,
-        before=before,
-        after=after,
+        before=_plain(before),
+        after=_plain(after),
     )
     if type_changed and await _instantiate_checklists(session, incident, policy):
         await _log(
@@ -684,6 +706,11 @@ async def update(
         )
     await _escalation_sync(session, incident, clock=clock)
     return incident
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the timeline's JSON keeps them (times in ISO text)."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 async def assign_role(

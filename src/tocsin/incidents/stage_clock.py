@@ -47,6 +47,10 @@ def refresh_due(incident: Incident, policy: Policy, roles: Sequence[IncidentRole
         if name not in kept:  # unreached, or reached before its anchor was known
             kept[name] = None if due is None else due.isoformat()
     incident.sla_due = kept
+    for name in TARGET_STAGE:  # the same due times as columns, for reports' SQL
+        due_text = kept.get(name)
+        due_at = None if due_text is None else datetime.fromisoformat(due_text)
+        setattr(incident, f"sla_{name}_due_at", due_at)
 
 
 def sla_states(

@@ -120,6 +120,8 @@ class IncidentType(Strict):
     typical_severity: Slug | None = None
     restricted: Flag = False
     symptoms: list[str] = []
+    #: Drills, tests: kept out of every report figure and of ``/metrics``.
+    exclude_from_metrics: Flag = False
 
 
 class Role(Strict):

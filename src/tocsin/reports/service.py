@@ -1,0 +1,482 @@
+"""Report queries: one incident's figures, a period's figures by group, and the samples
+of ``/metrics``.
+
+Every period figure is a SQL aggregate over the incidents declared in the period (the
+``declared_at`` index), never a Python loop over incidents. Durations are computed in
+whole microseconds on both databases; medians and p90s are PostgreSQL's
+``percentile_cont`` and, on SQLite, the same two neighbouring values found with window
+functions (``ROW_NUMBER``/``COUNT``) and interpolated in :mod:`tocsin.reports.figures`
+the way PostgreSQL does, so both give the very same figures.
+
+Incident types flagged ``exclude_from_metrics`` in the current policy stay out of every
+figure; restricted incidents count only for those who may see them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.auth.actor import Actor
+from tocsin.clock import Clock
+from tocsin.db import UTCDateTime
+from tocsin.incidents import service as incidents
+from tocsin.incidents import stage_clock
+from tocsin.incidents.lifecycle import OPEN_STATUSES
+from tocsin.incidents.models import Incident, IncidentRole
+from tocsin.policy import service as policies
+from tocsin.policy.schema import Policy
+from tocsin.postmortems.models import CLOSED_ACTION_STATUSES, ActionItem, Postmortem
+from tocsin.reports import figures
+from tocsin.reports.figures import DURATIONS, MEDIAN, P90, STAGE_TARGETS, Sums
+from tocsin.reports.periods import Period
+from tocsin.reports.schemas import (
+    GroupBy,
+    GroupFigures,
+    IncidentMetrics,
+    PeriodReport,
+    RootCauseCount,
+)
+
+#: The stage timestamp that meets each stage target.
+_REACHED = {
+    "acknowledge": Incident.acknowledged_at,
+    "identify": Incident.identified_at,
+    "mitigate": Incident.mitigated_at,
+    "resolve": Incident.resolved_at,
+}
+_GROUP_COLUMN = {
+    "severity": Incident.severity,
+    "type": Incident.type,
+    "team": Incident.team,
+    "service": Incident.service,
+}
+
+
+def excluded_types(policy: Policy) -> list[str]:
+    return sorted(t.key for t in policy.incident_types if t.exclude_from_metrics)
+
+
+def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
+    """Whole microseconds since 1970 of a timestamp column, exactly, on both databases.
+
+    SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC): seconds from the first 19
+    characters, microseconds from the last six (its own date functions keep milliseconds).
+    """
+    if dialect == "postgresql":
+        return cast(extract("epoch", column) * 1_000_000, BigInteger)
+    whole = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
+    return whole * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+
+
+def _durations(dialect: str) -> dict[str, ColumnElement[int]]:
+    def us(column: Any) -> ColumnElement[int]:
+        return epoch_us(column, dialect)
+
+    i = Incident
+    return {
+        "ttd": us(i.detected_at) - us(i.started_at),
+        "tta": us(i.acknowledged_at) - us(i.detected_at),
+        "ttm": us(i.mitigated_at) - us(i.acknowledged_at),
+        "ttr": us(i.resolved_at) - us(i.mitigated_at),
+        "duration": us(i.resolved_at) - us(i.detected_at),
+    }
+
+
+def sla_flags(now: datetime) -> dict[str, ColumnElement[int]]:
+    """Per stage target, 1/0 columns: it has a due time (``d_``), was met (``m_``), was
+    breached (``b_``): reached after it was due, or not reached and overdue when the
+    incident was resolved (or now)."""
+    as_of = func.coalesce(Incident.resolved_at, literal(now, UTCDateTime()))
+    flags: dict[str, ColumnElement[int]] = {}
+    for target in STAGE_TARGETS:
+        due = getattr(Incident, f"sla_{target}_due_at")
+        reached = _REACHED[target]
+        late = or_(reached > due, and_(reached.is_(None), as_of > due))
+        flags[f"d_{target}"] = case((due.is_not(None), 1), else_=0)
+        flags[f"m_{target}"] = case((and_(due.is_not(None), reached <= due), 1), else_=0)
+        flags[f"b_{target}"] = case((and_(due.is_not(None), late), 1), else_=0)
+    return flags
+
+
+@dataclass
+class _Scope:
+    """Who asks, when, under which policy, on which database."""
+
+    actor: Actor
+    policy: Policy
+    now: datetime
+    dialect: str
+
+    def incidents(self, query: Select[Any]) -> Select[Any]:
+        """Only incidents the actor may see and whose type counts."""
+        excluded = excluded_types(self.policy)
+        if excluded:
+            query = query.where(or_(Incident.type.is_(None), Incident.type.not_in(excluded)))
+        return incidents.visible(query, self.actor)
+
+
+async def _scope(session: AsyncSession, actor: Actor, clock: Clock) -> _Scope:
+    bind = session.get_bind()
+    policy = await policies.current_policy(session)
+    return _Scope(actor, policy, clock.now(), bind.dialect.name)
+
+
+def _base(scope: _Scope, start: datetime, end: datetime, by: GroupBy | None) -> Subquery:
+    """One row per counted incident of ``[start, end)``: its group, durations, SLA flags."""
+    group = _GROUP_COLUMN[by] if by else literal_column("'all'")
+    columns: list[Any] = [
+        group.label("grp"),
+        Incident.id,
+        Incident.severity,
+        Incident.status,
+        Incident.root_cause,
+        Incident.users_affected,
+        Incident.resolved_at,
+    ]
+    columns += [expr.label(name) for name, expr in _durations(scope.dialect).items()]
+    columns += [expr.label(name) for name, expr in sla_flags(scope.now).items()]
+    query = select(*columns).where(Incident.declared_at >= start, Incident.declared_at < end)
+    return scope.incidents(query).subquery("counted")
+
+
+def _sum(expr: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(expr), 0)
+
+
+async def _sums(
+    session: AsyncSession, scope: _Scope, base: Subquery, *, percentiles: bool
+) -> dict[str | None, Sums]:
+    """The aggregate row of every group."""
+    b = base.c
+    dues = sum((b[f"d_{t}"] for t in STAGE_TARGETS), literal(0))
+    mets = sum((b[f"m_{t}"] for t in STAGE_TARGETS), literal(0))
+    breaches = sum((b[f"b_{t}"] for t in STAGE_TARGETS), literal(0))
+    most_severe = scope.policy.severities[0].key
+    columns: list[Any] = [
+        b.grp,
+        func.count(),
+        _sum(case((b.status.in_(OPEN_STATUSES), 1), else_=0)),
+        func.count(b.resolved_at),
+        _sum(case((breaches > 0, 1), else_=0)),
+        _sum(case((and_(breaches == 0, dues > 0, mets == dues), 1), else_=0)),
+        _sum(case((b.severity == most_severe, b.duration), else_=0)),
+        _sum(b.users_affected * (b.duration // 1000)),
+    ]
+    columns += [_sum(b[f"b_{t}"]) for t in STAGE_TARGETS]
+    for name in DURATIONS:
+        columns += [_sum(b[name]), func.count(b[name])]
+    pg_percentiles = percentiles and scope.dialect == "postgresql"
+    if pg_percentiles:
+        for name in DURATIONS:
+            value = cast(b[name], Float)
+            columns += [
+                func.percentile_cont(MEDIAN).within_group(value),
+                func.percentile_cont(P90).within_group(value),
+            ]
+    out: dict[str | None, Sums] = {}
+    for row in (await session.execute(select(*columns).group_by(b.grp))).all():
+        key, count, open_, resolved, breached, met, downtime, impact = row[:8]
+        sums = Sums(
+            key=key,
+            incidents=int(count),
+            open=int(open_),
+            resolved=int(resolved),
+            sla_met=int(met),
+            sla_breached=int(breached),
+            downtime_us=int(downtime),
+            impact_user_ms=int(impact),
+        )
+        rest = list(row[8:])
+        sums.breaches = {t: int(rest.pop(0)) for t in STAGE_TARGETS}
+        for name in DURATIONS:
+            sums.total_us[name], sums.count[name] = int(rest.pop(0)), int(rest.pop(0))
+        if pg_percentiles:
+            for name in DURATIONS:
+                sums.median_us[name], sums.p90_us[name] = rest.pop(0), rest.pop(0)
+        out[key] = sums
+    if percentiles and not pg_percentiles:
+        await _window_percentiles(session, base, out)
+    return out
+
+
+async def _window_percentiles(
+    session: AsyncSession, base: Subquery, out: dict[str | None, Sums]
+) -> None:
+    """SQLite: per group and duration, the values at positions ⌊h⌋ and ⌈h⌉ (h = p * (n -
+    1), from 0) of the sorted values, by ROW_NUMBER and COUNT over the group."""
+    b = base.c
+    for name in DURATIONS:
+        ranked = (
+            select(
+                b.grp,
+                b[name].label("x"),
+                (func.row_number().over(partition_by=b.grp, order_by=b[name]) - 1).label("i"),
+                func.count().over(partition_by=b.grp).label("n"),
+            )
+            .where(b[name].is_not(None))
+            .subquery("ranked")
+        )
+        r = ranked.c
+        columns: list[Any] = [r.grp, func.max(r.n)]
+        for fraction in (MEDIAN, P90):
+            h = literal(fraction) * (r.n - 1)
+            below = cast(h, Integer)  # h >= 0: truncation is the floor
+            above = below + case((h > below, 1), else_=0)
+            columns += [
+                func.max(case((r.i == below, r.x))),
+                func.max(case((r.i == above, r.x))),
+            ]
+        for key, n, mid_lo, mid_hi, p90_lo, p90_hi in (
+            await session.execute(select(*columns).group_by(r.grp))
+        ).all():
+            sums = out[key]
+            sums.median_us[name] = figures.percentile_cont(mid_lo, mid_hi, MEDIAN, int(n))
+            sums.p90_us[name] = figures.percentile_cont(p90_lo, p90_hi, P90, int(n))
+
+
+async def _severity_counts(
+    session: AsyncSession, base: Subquery
+) -> dict[str | None, dict[str, int]]:
+    b = base.c
+    rows = await session.execute(
+        select(b.grp, b.severity, func.count()).group_by(b.grp, b.severity)
+    )
+    out: dict[str | None, dict[str, int]] = defaultdict(dict)
+    for key, severity, count in rows.all():
+        out[key][severity] = int(count)
+    return out
+
+
+async def _root_causes(session: AsyncSession, base: Subquery) -> dict[str | None, dict[str, int]]:
+    b = base.c
+    rows = await session.execute(
+        select(b.grp, b.root_cause, func.count())
+        .where(b.root_cause.is_not(None))
+        .group_by(b.grp, b.root_cause)
+    )
+    out: dict[str | None, dict[str, int]] = defaultdict(dict)
+    for key, cause, count in rows.all():
+        out[key][cause] = int(count)
+    return out
+
+
+async def _postmortems(
+    session: AsyncSession, scope: _Scope, base: Subquery
+) -> dict[str | None, tuple[int, int, int]]:
+    """Per group: postmortems expected (one was started, or the severity requires one),
+    final, and overdue (not final, past due)."""
+    b = base.c
+    required = [s.key for s in scope.policy.severities if s.postmortem.required]
+    now = literal(scope.now, UTCDateTime())
+    expected = or_(Postmortem.id.is_not(None), b.severity.in_(required))
+    rows = await session.execute(
+        select(
+            b.grp,
+            _sum(case((expected, 1), else_=0)),
+            _sum(case((Postmortem.status == "final", 1), else_=0)),
+            _sum(case((and_(Postmortem.status != "final", Postmortem.due_at < now), 1), else_=0)),
+        )
+        .select_from(base)
+        .outerjoin(Postmortem, Postmortem.incident_id == b.id)
+        .group_by(b.grp)
+    )
+    return {key: (int(t), int(f), int(o)) for key, t, f, o in rows.all()}
+
+
+async def _action_items(
+    session: AsyncSession, scope: _Scope, base: Subquery
+) -> dict[str | None, tuple[int, int, int]]:
+    """Per group: action items, closed (done or won't do), overdue (open, past due)."""
+    b = base.c
+    now = literal(scope.now, UTCDateTime())
+    closed = ActionItem.status.in_(CLOSED_ACTION_STATUSES)
+    rows = await session.execute(
+        select(
+            b.grp,
+            func.count(ActionItem.id),
+            _sum(case((closed, 1), else_=0)),
+            _sum(case((and_(~closed, ActionItem.due_at < now), 1), else_=0)),
+        )
+        .select_from(base)
+        .join(ActionItem, ActionItem.incident_id == b.id)
+        .group_by(b.grp)
+    )
+    return {key: (int(t), int(c), int(o)) for key, t, c, o in rows.all()}
+
+
+def _group_order(policy: Policy, by: GroupBy | None) -> Any:
+    ranks = {s.key: n for n, s in enumerate(policy.severities)}
+
+    def order(key: str | None) -> tuple[int, int, str]:
+        if key is None:
+            return (1, 0, "")
+        return (0, ranks.get(key, len(ranks)) if by == "severity" else 0, key)
+
+    return order
+
+
+async def period_report(
+    session: AsyncSession,
+    actor: Actor,
+    period: Period,
+    *,
+    by: GroupBy | None = None,
+    clock: Clock,
+) -> PeriodReport:
+    """The period's figures in total and per group, with the change against the period
+    before."""
+    scope = await _scope(session, actor, clock)
+    zone = scope.policy.organization.calendar().zone
+    start, end = period.bounds(zone)
+    before_start, before_end = period.previous().bounds(zone)
+    groupings: list[GroupBy | None] = [None] if by is None else [None, by]
+    results: list[list[GroupFigures]] = []
+    for grouping in groupings:
+        base = _base(scope, start, end, grouping)
+        now_sums = await _sums(session, scope, base, percentiles=True)
+        before = await _sums(
+            session, scope, _base(scope, before_start, before_end, grouping), percentiles=False
+        )
+        severities = await _severity_counts(session, base)
+        causes = await _root_causes(session, base)
+        reviews = await _postmortems(session, scope, base)
+        actions = await _action_items(session, scope, base)
+        if grouping is None and "all" not in now_sums:  # no incident at all
+            now_sums["all"] = Sums(key="all")
+        keys = sorted(now_sums, key=_group_order(scope.policy, grouping))
+        names = {c.key: c.name for c in scope.policy.root_causes}
+        results.append(
+            [
+                _group(
+                    None if grouping is None else key,
+                    now_sums[key],
+                    before.get(key, Sums(key=key)),
+                    severities.get(key, {}),
+                    figures.top_root_causes(causes.get(key, {}), names),
+                    reviews.get(key, (0, 0, 0)),
+                    actions.get(key, (0, 0, 0)),
+                )
+                for key in keys
+            ]
+        )
+    return PeriodReport(
+        period=period.label,
+        kind=period.kind,
+        timezone=str(zone),
+        start=start,
+        end=end,
+        previous_period=period.previous().label,
+        as_of=scope.now,
+        by=by,
+        excluded_types=excluded_types(scope.policy),
+        total=results[0][0],
+        groups=results[1] if by else [],
+    )
+
+
+def _group(
+    key: str | None,
+    now: Sums,
+    before: Sums,
+    severity_counts: dict[str, int],
+    root_causes: list[RootCauseCount],
+    reviews: tuple[int, int, int],
+    actions: tuple[int, int, int],
+) -> GroupFigures:
+    now_spreads, before_spreads = figures.spreads(now), figures.spreads(before)
+    return GroupFigures(
+        key=key,
+        incidents=now.incidents,
+        open=now.open,
+        resolved=now.resolved,
+        severity_counts=severity_counts,
+        **now_spreads,
+        sla=figures.sla_summary(now),
+        downtime_minutes=figures.downtime_minutes(now),
+        user_impact_hours=figures.user_impact_hours(now.impact_user_ms),
+        top_root_causes=root_causes,
+        postmortems=figures.completion(*reviews),
+        action_items=figures.completion(*actions),
+        change=figures.change(now, before, now_spreads, before_spreads),
+    )
+
+
+async def incident_metrics(
+    session: AsyncSession, actor: Actor, ref: str, *, clock: Clock
+) -> IncidentMetrics:
+    """One incident's durations, SLA verdict per target and user impact."""
+    incident = await incidents.get(session, actor, ref)
+    policy = await policies.current_policy(session)
+    roles = list(
+        (
+            await session.scalars(
+                select(IncidentRole).where(IncidentRole.incident_id == incident.id)
+            )
+        ).all()
+    )
+    sla = stage_clock.sla_states(incident, roles, clock.now())
+    stages = [s for s in sla if s.target in STAGE_TARGETS and s.due_at is not None]
+    verdicts = {s.verdict for s in stages}
+    sla_met = (
+        False if "breached" in verdicts else (True if stages and verdicts == {"met"} else None)
+    )
+    i = incident
+    spans = {
+        "ttd": figures.span_us(i.started_at, i.detected_at),
+        "tta": figures.span_us(i.detected_at, i.acknowledged_at),
+        "ttm": figures.span_us(i.acknowledged_at, i.mitigated_at),
+        "ttr": figures.span_us(i.mitigated_at, i.resolved_at),
+        "duration": figures.span_us(i.detected_at, i.resolved_at),
+    }
+    duration = spans["duration"]
+    impact = (
+        None
+        if duration is None or i.users_affected is None
+        else figures.user_impact_hours(i.users_affected * (duration // 1000))
+    )
+    return IncidentMetrics(
+        id=i.ref,
+        title=i.title,
+        severity=i.severity,
+        type=i.type,
+        team=i.team,
+        service=i.service,
+        status=i.status,
+        started_at=i.started_at,
+        detected_at=i.detected_at,
+        acknowledged_at=i.acknowledged_at,
+        mitigated_at=i.mitigated_at,
+        resolved_at=i.resolved_at,
+        **{
+            f"{name}_seconds": None if us is None else figures.seconds(us)
+            for name, us in spans.items()
+        },
+        sla=sla,
+        sla_met=sla_met,
+        users_affected=i.users_affected,
+        user_impact_hours=impact,
+        root_cause=i.root_cause,
+        excluded_from_metrics=i.type in excluded_types(policy),
+    )
