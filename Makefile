@@ -16,7 +16,7 @@ $(BIN)/tocsin: pyproject.toml
 	  apt-get install -y -q python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); } || { \
 	  echo "error: cannot create a virtualenv: install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 setup: $(BIN)/tocsin
@@ -28,6 +28,15 @@ setup: $(BIN)/tocsin
 	      echo "warning: could not install prometheus-alertmanager; its test will be skipped"; \
 	  else \
 	    echo "note: prometheus-alertmanager is not installed; its test will be skipped (apt-get install prometheus-alertmanager)"; \
+	  fi; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "Chromium is missing (the status page's browser test runs a real one); installing Debian's chromium"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	      echo "warning: could not install chromium; the browser test will be skipped (and fail under CI=true)"; \
+	  else \
+	    echo "note: chromium is not installed; the browser test will be skipped (apt-get install chromium)"; \
 	  fi; }
 
 run: setup

@@ -177,3 +177,21 @@ async def client(seeded: Context) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://test", headers={"Authorization": f"Bearer {token}"}
     ) as http:
         yield http
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the files tests saved for people to look at (a test appends ``("artifact",
+    path)`` to its ``user_properties``), such as the status page's screenshots."""
+    saved = sorted(
+        {
+            str(value)
+            for reports in terminalreporter.stats.values()
+            for report in reports
+            for name, value in getattr(report, "user_properties", ())
+            if name == "artifact"
+        }
+    )
+    if saved:
+        terminalreporter.section("test artifacts")
+        for path in saved:
+            terminalreporter.write_line(path)

@@ -81,7 +81,7 @@ def test_each_component_has_a_90_day_bar_with_a_text_alternative() -> None:
     assert 'id="bar-score-recording">Score Recording: uptime over the last 90 days, 99.94%' in html
     assert "2 of them with incidents or maintenance" in html
     # the outage today is drawn at the bar's end, in its own colour
-    assert '<path class="d-major_outage" d="M356 5h4"/>' in html
+    assert '<rect class="d-major_outage" x="356" width="4" height="10"/>' in html
     # and listed in words
     assert "March 10, 2026: Major outage, 90.00% uptime: Scores are not saving" in html
     assert "February 18, 2026: Partial outage, 95.00% uptime: Slow score saving" in html
@@ -191,3 +191,18 @@ def test_components_shown_only_when_degraded_stay_hidden_when_fine() -> None:
     assert "Payments and Subscriptions" not in page.index(view, Links())
     view.components[3]["status"] = "partial_outage"
     assert "Payments and Subscriptions" in page.index(view, Links())
+
+
+@pytest.mark.parametrize(
+    ("given", "title"),
+    [
+        ("Music Learning Community Status", "Music Learning Community status"),
+        ("Example Learning", "Example Learning status"),
+        ("Status", "Status status"),
+    ],
+)
+def test_a_page_named_status_is_not_called_status_twice(given: str, title: str) -> None:
+    view = sample_view()
+    view.page["name"] = given
+    headings = outline(page.index(view, Links())).headings
+    assert headings[0] == (1, title)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from tocsin.statuspage.layout import moment
 from tocsin.statuspage.links import Links, absolute
+from tocsin.statuspage.page import name as page_name
 from tocsin.statuspage.page import words
 from tocsin.statuspage.public import PublicView
 from tocsin.statuspage.strings import Words
@@ -89,7 +90,7 @@ def _xml(root: ET.Element) -> bytes:
 def rss(view: PublicView, links: Links, base_url: str) -> bytes:
     """RSS 2.0; ``base_url`` is where ``links`` are served (for full addresses)."""
     w = words(view)
-    name = str(view.page.get("name") or "")
+    name = page_name(view)
     root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS})
     channel = _sub(root, "channel")
     _sub(channel, "title", w("feed_title", name=name))
@@ -113,7 +114,7 @@ def rss(view: PublicView, links: Links, base_url: str) -> bytes:
 def atom(view: PublicView, links: Links, base_url: str) -> bytes:
     """Atom 1.0; ``base_url`` is where ``links`` are served (for full addresses)."""
     w = words(view)
-    name = str(view.page.get("name") or "")
+    name = page_name(view)
     root = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": w.locale})
     self_url = absolute(base_url, links.feed("atom"))
     _sub(root, "id", self_url)

@@ -29,6 +29,7 @@ SEVERITY = (
 )
 #: Width of one day in an uptime bar's drawing units; the last unit is the gap.
 DAY_UNITS = 4
+GAP_UNITS = 1
 
 
 def moment(value: Any) -> datetime | None:
@@ -47,15 +48,20 @@ def worst(statuses: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class Segment:
-    """Days in a row with the same worst status, drawn as one dashed stroke."""
+    """Days in a row with the same worst status, drawn as one rectangle (a dashed line in
+    the page's background colour over the bar separates the days)."""
 
     start: int
     days: int
     status: str
 
     @property
-    def path(self) -> str:
-        return f"M{self.start * DAY_UNITS} 5h{self.days * DAY_UNITS}"
+    def x(self) -> int:
+        return self.start * DAY_UNITS
+
+    @property
+    def width(self) -> int:
+        return self.days * DAY_UNITS
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,15 @@ class Bar:
     @property
     def width(self) -> int:
         return self.days * DAY_UNITS
+
+    @property
+    def gaps(self) -> str:
+        """A line along the bar whose dashes (:attr:`dashes`) fall between the days."""
+        return f"M{DAY_UNITS - GAP_UNITS} 5H{self.width}"
+
+    @property
+    def dashes(self) -> str:
+        return f"{GAP_UNITS} {DAY_UNITS - GAP_UNITS}"
 
 
 def known(status: str) -> str:

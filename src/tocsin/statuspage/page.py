@@ -34,6 +34,14 @@ def _environment() -> Environment:
     )
 
 
+def name(view: PublicView) -> str:
+    """The page's name for sentences (``{name} status``): without a last word "status",
+    which page names often have already ("Example Status")."""
+    full = str(view.page.get("name") or "")
+    head, _, last = full.rpartition(" ")
+    return head if head and last.lower() == "status" else full
+
+
 def words(view: PublicView) -> Words:
     return Words(view.locale, str(view.page.get("time_zone") or "UTC"))
 
@@ -45,8 +53,8 @@ def _common(view: PublicView, links: Links) -> dict[str, Any]:
         instant = layout.moment(value)
         return w.time(instant) if instant else ""
 
-    return {"page": view.page, "status": view.status, "w": w, "time": time,
-            "pct": w.percent, "links": links}  # fmt: skip
+    return {"page": view.page, "name": name(view), "status": view.status, "w": w,
+            "time": time, "pct": w.percent, "links": links}  # fmt: skip
 
 
 def index(view: PublicView, links: Links) -> str:

@@ -1,0 +1,214 @@
+"""The status page in a real headless Chromium (Debian's ``chromium``, driven by
+Playwright with ``executable_path``: nothing is downloaded), first from a running Tocsin,
+then from the static export served by a plain file server with Tocsin stopped.
+
+Checked: the components, the open incident and the uptime bars are visible; axe-core's
+WCAG 2.1 A/AA rules find nothing; the page fits a phone's width; the export shows the
+same page and serves the same JSON bytes as the live app, and its links work. Screenshots
+are saved as test artifacts (listed at the end of the run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import os
+import shutil
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+import uvicorn
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Page, async_playwright
+from tests.statuspage.page_story import OPEN_BODY, OPEN_UPDATE, Story, tell
+
+from tocsin.app import create_app
+from tocsin.clock import Clock
+from tocsin.context import Context
+from tocsin.db import Database
+from tocsin.settings import Settings
+from tocsin.statuspage import export, public
+
+ROOT = Path(__file__).resolve().parents[2]
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DESKTOP = {"width": 1100, "height": 900}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium; without it the test is skipped with a warning (fails under CI)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        message = "chromium is not installed (apt-get install chromium; `make setup` does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true needs Chromium: {message}", pytrace=False)
+        warnings.warn(f"{message}: the status page's browser tests are skipped", stacklevel=1)
+        pytest.skip(message)
+    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    return found
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """Where screenshots go: TOCSIN_TEST_ARTIFACTS, else var/test-artifacts/ (ignored)."""
+    base = Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
+    folder = base / "statuspage"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextmanager
+def tocsin_server(url: str, clock: Clock) -> Iterator[str]:
+    """The app on a free port, in a thread with its own event loop and database engine."""
+    settings = Settings(database_url=url, statuspage_recheck_seconds=0.0)
+    config = uvicorn.Config(
+        create_app(settings, clock=clock, database=(db := Database(settings))),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        try:
+            await server.serve()
+        finally:
+            await db.dispose()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        threading.Event().wait(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@contextmanager
+def static_server(directory: Path) -> Iterator[str]:
+    """Python's plain static file server (what any web server or object store does)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+async def _shows_the_page(page: Page, leaves: int) -> None:
+    """The components, the open incident and every uptime bar are on screen."""
+    for name in ("Score Recording", "Game Player", "Payments and Subscriptions"):
+        assert await page.get_by_role("heading", name=name, exact=True).is_visible(), name
+    active = page.locator("section", has=page.get_by_role("heading", name="Active incidents"))
+    assert await active.get_by_role("heading", name="Scores are not saving").is_visible()
+    assert await active.get_by_text(OPEN_UPDATE).is_visible()
+    assert await active.get_by_text(OPEN_BODY).is_visible()
+    bars = page.locator("svg.bar")
+    assert await bars.count() == leaves
+    for index in range(leaves):
+        box = await bars.nth(index).bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] >= 20, index
+    outage = page.locator("#component-score-recording svg.bar rect.d-major_outage")
+    assert await outage.is_visible()
+    label = await page.locator("#component-score-recording svg.bar title").text_content()
+    assert label is not None and "uptime over the last 90 days" in label
+
+
+async def _accessible(page: Page) -> None:
+    options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
+    results = await Axe().run(page, options=options)
+    assert results.violations_count == 0, results.generate_report()
+
+
+async def _fits_a_phone(page: Page) -> None:
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, "the page scrolls sideways on a phone"
+
+
+async def _local_links(page: Page) -> list[str]:
+    hrefs = await page.eval_on_selector_all("a[href], link[href]", "e => e.map(a => a.href)")
+    return [h for h in hrefs if h.startswith("http://127.0.0.1")]
+
+
+async def test_the_page_in_chromium_live_and_exported(
+    seeded: Context,
+    chromium: str,
+    artifacts: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    story: Story = await tell(seeded)
+    backend = seeded.db.dialect
+    async with seeded.db.read() as session:
+        view = await public.public_view(session, clock=seeded.clock)
+    leaves = len([c for c in view.components if not c["group"]])
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium)
+        try:
+            with tocsin_server(seeded.settings.database_url, seeded.clock) as live:
+                async with httpx.AsyncClient(base_url=live) as http:
+                    documents = {
+                        name: (await http.get(f"/api/v2/{name}")).content
+                        for name in public.DOCUMENTS
+                    }
+                page = await browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+                assert (await page.goto(f"{live}/status")).ok  # type: ignore[union-attr]
+                await _shows_the_page(page, leaves)
+                await _accessible(page)
+                live_text = await page.inner_text("main")
+                shot = artifacts / f"status-live-{backend}.png"
+                await page.screenshot(path=shot, full_page=True)
+                request.node.user_properties.append(("artifact", str(shot)))
+                phone = await browser.new_page(viewport=PHONE)  # type: ignore[arg-type]
+                await phone.goto(f"{live}/status")
+                await _fits_a_phone(phone)
+                shot = artifacts / f"status-phone-{backend}.png"
+                await phone.screenshot(path=shot, full_page=True)
+                request.node.user_properties.append(("artifact", str(shot)))
+
+            # Tocsin is stopped: the export, served by a plain file server
+            site = tmp_path / "site"
+            await export.export(seeded.db, site, clock=seeded.clock)
+            with static_server(site) as static:
+                page = await browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+                assert (await page.goto(f"{static}/")).ok  # type: ignore[union-attr]
+                await _shows_the_page(page, leaves)
+                assert await page.inner_text("main") == live_text
+                shot = artifacts / f"status-export-{backend}.png"
+                await page.screenshot(path=shot, full_page=True)
+                request.node.user_properties.append(("artifact", str(shot)))
+                async with httpx.AsyncClient() as http:
+                    for name, body in documents.items():
+                        answer = await http.get(f"{static}/api/v2/{name}")
+                        assert answer.status_code == 200 and answer.content == body, name
+                    for link in await _local_links(page):
+                        assert (await http.get(link)).status_code == 200, link
+                await page.get_by_role("link", name="Scores are not saving").first.click()
+                assert page.url == urljoin(f"{static}/", f"incidents/{story.open_id}.html")
+                assert await page.get_by_text(OPEN_UPDATE).is_visible()
+                await _accessible(page)
+        finally:
+            await browser.close()
