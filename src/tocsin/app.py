@@ -34,6 +34,7 @@ from tocsin.notify.doors import api_router as notify_router
 from tocsin.notify.doors import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
+from tocsin.postmortems.routes import router as postmortems_router
 from tocsin.settings import Settings
 from tocsin.statuspage import site as statuspage_site
 from tocsin.statuspage.doors import router as statuspage_doors
@@ -167,6 +168,7 @@ def create_app(
         oncall_router,
         alerts_router,
         notify_router,
+        postmortems_router,
         statuspage_router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -11,7 +11,8 @@ Tests and deployments can load more modules with ``TOCSIN_HANDLER_MODULES``.
 
 import tocsin.alerts.handlers
 import tocsin.comms.handlers
-import tocsin.escalation.handlers  # noqa: F401
+import tocsin.escalation.handlers
 import tocsin.notify.handlers as _notify  # noqa: F401
 import tocsin.notify.pages as _pages  # noqa: F401
+import tocsin.postmortems.handlers  # noqa: F401
 import tocsin.statuspage.handlers as _statuspage  # noqa: F401

@@ -10,12 +10,23 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli import comms, incident, jobs, oncall, people, policy, statuspage
+from tocsin.cli import (
+    actions,
+    comms,
+    incident,
+    jobs,
+    oncall,
+    people,
+    policy,
+    postmortem,
+    statuspage,
+)
 from tocsin.cli.alerts import app as alerts_app
 from tocsin.cli.audit import audit
 from tocsin.cli.common import TARGET
 from tocsin.cli.integration import app as integration_app
 from tocsin.cli.maintenance import app as maintenance_app
+from tocsin.cli.report import report
 from tocsin.cli.simulate import simulate
 from tocsin.clock import SystemClock
 from tocsin.db import Database
@@ -40,8 +51,11 @@ app.add_typer(integration_app, name="integration")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(comms.app, name="comms")
 app.add_typer(statuspage.app, name="statuspage")
+app.add_typer(postmortem.app, name="postmortem")
+app.add_typer(actions.app, name="actions")
 app.command("audit")(audit)
 app.command("simulate")(simulate)
+app.command("report")(report)
 
 
 @app.callback()

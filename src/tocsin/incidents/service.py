@@ -600,6 +600,10 @@ async def set_status(
         after={"status": status, "note": note} if note else {"status": status},
     )
     await _escalation_sync(session, incident, clock=clock)
+    if status == "resolved":
+        from tocsin.postmortems import service as postmortems  # it reads incidents: late
+
+        await postmortems.on_resolved(session, actor, incident, clock=clock)
     return incident
 
 

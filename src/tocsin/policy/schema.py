@@ -18,6 +18,7 @@ from tocsin.policy.schema_comms import Comms, NotificationSettings, NotifyRule, 
 from tocsin.policy.schema_escalation import Ladder, Reminders, TargetRef
 from tocsin.policy.schema_notify import ChannelSpec
 from tocsin.policy.schema_oncall import ScheduleSpec
+from tocsin.policy.schema_postmortems import PostmortemRule, Postmortems
 from tocsin.policy.schema_statuspage import StatusPageSettings
 from tocsin.policy.types import WEEKDAYS, Duration, Flag, Slug, Stage, Strict, Weekday
 
@@ -93,12 +94,6 @@ class RequiredRole(Strict):
     #: Paged when the role is still empty ``escalate_after`` past the deadline.
     escalate_to: list[TargetRef] = []
     escalate_after: Duration | None = None
-
-
-class PostmortemRule(Strict):
-    required: Flag = False
-    within: Duration | None = None
-    business_hours: Flag = False
 
 
 class Severity(Strict):
@@ -238,6 +233,7 @@ class Policy(Strict):
     vendors: list[Vendor] = []
     components: list[Component] = []
     root_causes: list[RootCause] = []
+    postmortems: Postmortems = Postmortems()
     schedules: list[ScheduleSpec] = []
     escalation: list[Ladder] = []
     reminders: Reminders = Reminders()

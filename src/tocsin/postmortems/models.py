@@ -23,6 +23,7 @@ from tocsin.db import Base, UTCDateTime
 POSTMORTEM_STATUSES = ("draft", "in_review", "final")
 #: An action item's statuses; the last two close it.
 ACTION_STATUSES = ("open", "in_progress", "done", "wont_do")
+OPEN_ACTION_STATUSES = ("open", "in_progress")
 CLOSED_ACTION_STATUSES = ("done", "wont_do")
 
 
