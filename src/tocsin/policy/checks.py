@@ -10,6 +10,7 @@ from tocsin.policy.checks_alert_routes import check_alert_routes
 from tocsin.policy.checks_alerts import check_alerts
 from tocsin.policy.checks_notify_rules import check_notify_rules
 from tocsin.policy.checks_postmortems import check_postmortems
+from tocsin.policy.checks_statuspage import check_status_page
 from tocsin.policy.checks_templates import check_templates
 from tocsin.policy.permissions import BUILTIN_PERMISSIONS
 from tocsin.policy.schema import Policy
@@ -124,6 +125,7 @@ def check_references(policy: Policy) -> list[Problem]:
     problems.extend(check_templates(policy))
     problems.extend(check_alerts(policy))
     problems.extend(check_alert_routes(policy))
+    problems.extend(check_status_page(policy))
     problems.extend(check_postmortems(policy))
     return problems
 

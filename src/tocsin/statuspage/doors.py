@@ -12,6 +12,7 @@ served by :mod:`tocsin.statuspage.site`.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from tocsin.statuspage import schemas, subscribers
 
 router = APIRouter(include_in_schema=False)
 Token = Query(min_length=1, max_length=500)
+FORM = "application/x-www-form-urlencoded"
 
 
 class InvalidLink(TocsinError):
@@ -48,11 +50,13 @@ async def _sign_up_form(request: Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise InvalidInput("send a JSON object", details={"field": "body"})
         return body
-    form = await request.form()
+    if not request.headers.get("content-type", "").startswith(FORM):
+        raise InvalidInput(f"send JSON or an HTML form ({FORM})", details={"field": "content-type"})
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
     fields: dict[str, Any] = {
-        key: str(form[key]) for key in ("email", "webhook") if str(form.get(key) or "").strip()
+        key: form[key][0] for key in ("email", "webhook") if form.get(key, [""])[0].strip()
     }
-    fields["components"] = [str(c) for c in form.getlist("components")]
+    fields["components"] = form.get("components", [])
     return fields
 
 

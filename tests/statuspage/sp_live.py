@@ -1,0 +1,68 @@
+"""Seed 004's policy with its e-mail channel at a real local SMTP server, and the live app
+(its public doors and API) over HTTP, for the subscriber and marker tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.conftest import SEED_004, add_user, token_for
+
+from tocsin.app import create_app
+from tocsin.auth.actor import SYSTEM
+from tocsin.clock import VirtualClock
+from tocsin.context import Context
+from tocsin.policy import service as policies
+from tocsin.simulate.runner import run_until
+
+SECRET_ENV = "STATUS_PAGE_SUBSCRIBER_SECRET"
+SECRET = "subscriber-webhook-secret"
+
+
+def local_policy(smtp_port: int) -> str:
+    """Seed 004's policy, its ``email`` channel at 127.0.0.1:``smtp_port``."""
+    text = SEED_004.read_text(encoding="utf-8")
+    old = (
+        "    host: smtp.musiclearningcommunity.com\n    port: 587\n    tls: starttls\n"
+        "    username: incidents@musiclearningcommunity.com\n    password_env: SMTP_PASSWORD\n"
+    )
+    assert text.count(old) == 1, "seed 004's e-mail channel changed"
+    assert "status_page:" in text and "email_channel: email" in text
+    return text.replace(old, f"    host: 127.0.0.1\n    port: {smtp_port}\n    tls: none\n")
+
+
+async def apply_text(ctx: Context, text: str) -> None:
+    async with ctx.db.write() as session:
+        await policies.apply(session, SYSTEM, text, clock=ctx.clock, source=Path(SEED_004).name)
+
+
+@asynccontextmanager
+async def live_app(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over HTTP as an admin; the page's version is asked on every request."""
+    settings = ctx.settings.model_copy(update={"statuspage_recheck_seconds": 0.0})
+    app = create_app(settings, clock=ctx.clock, database=ctx.db)
+    await add_user(ctx, "sp-live-admin@example.com", admin=True)
+    token = await token_for(ctx, "sp-live-admin@example.com")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
+        yield client
+
+
+async def deliver(ctx: Context) -> None:
+    """Run every job due within the next minute (deliveries go out now)."""
+    clock = ctx.clock
+    assert isinstance(clock, VirtualClock)
+    await run_until(ctx.db, clock, clock.now() + timedelta(seconds=30))
+
+
+async def api(http: httpx.AsyncClient, method: str, path: str, body: Any = None) -> Any:
+    answer = await http.request(method, f"/api/v1/statuspage/{path}", json=body)
+    assert answer.status_code < 300, answer.text
+    return answer.json()
