@@ -35,10 +35,12 @@ from tocsin.notify.doors import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.postmortems.routes import router as postmortems_router
+from tocsin.reports.routes import metrics_router
+from tocsin.reports.routes import router as reports_router
 from tocsin.settings import Settings
-from tocsin.statuspage import site as statuspage_site
 from tocsin.statuspage.doors import router as statuspage_doors
 from tocsin.statuspage.routes import router as statuspage_router
+from tocsin.statuspage import site as statuspage_site
 
 log = logging.getLogger("tocsin")
 
@@ -146,9 +148,10 @@ def create_app(
     app.state.context = context
     _install_error_handlers(app)
 
-    # The alert doors first: under load they take most requests, and routes are tried in
-    # order (their paths overlap no other).
+    # The alert doors first, then the public status page: under load they take most
+    # requests, and routes are tried in order (their paths overlap no other).
     app.include_router(events_router)
+    app.include_router(statuspage_site.router)
     if settings.bench_bare_endpoint:
         app.include_router(bench_router)
         app.include_router(statuspage_site.bench_router)
@@ -170,11 +173,12 @@ def create_app(
         notify_router,
         postmortems_router,
         statuspage_router,
+        reports_router,
     ):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(metrics_router)
     app.include_router(ack_router)
     app.include_router(statuspage_doors)
-    app.include_router(statuspage_site.router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     app.add_middleware(EnqueueErrors)
     return app

@@ -335,3 +335,19 @@ class InvalidStatus(InvalidInput):
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT (both have ON CONFLICT with a partial-index target)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def queue_depth(session: AsyncSession, *, now: datetime) -> tuple[int, int, datetime | None]:
+    """For ``/metrics``: pending jobs already due (waiting for a worker), pending jobs due
+    later (timers), and the due time of the oldest one waiting."""
+    waiting = and_(Job.status == "pending", Job.due_at <= now)
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(waiting),
+                func.count().filter(and_(Job.status == "pending", Job.due_at > now)),
+                type_coerce(func.min(Job.due_at).filter(waiting), UTCDateTime()),
+            ).where(Job.status == "pending")
+        )
+    ).one()
+    return int(row[0]), int(row[1]), row[2]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,3 +115,13 @@ async def attempts_of(session: AsyncSession, notification_id: int) -> list[Notif
         .order_by(NotificationAttempt.at, NotificationAttempt.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def failures_by_channel(session: AsyncSession) -> dict[str, int]:
+    """For ``/metrics``: notifications given up as failed, per channel."""
+    rows = await session.execute(
+        select(Notification.channel_key, func.count())
+        .where(Notification.status == "failed")
+        .group_by(Notification.channel_key)
+    )
+    return {channel_key: int(count) for channel_key, count in rows.all()}

@@ -101,3 +101,19 @@ def _year(text: str) -> int:
 
 def _bad(value: str, why: str) -> InvalidInput:
     return InvalidInput(f"period {value!r}: {why}", details={"field": "period", "value": value})
+
+
+def choose(period: str | None, first: date | None, last: date | None) -> Period:
+    """The period named (``--period``) or the custom range (``--from``/``--to``)."""
+    if period is not None and (first is not None or last is not None):
+        raise InvalidInput(
+            "give a period or a range (from, to), not both", details={"field": "period"}
+        )
+    if period is not None:
+        return parse(period)
+    if first is None or last is None:
+        raise InvalidInput(
+            "give a period (2026-01, 2026-W03, 2026-Q1) or both ends of a range (from, to)",
+            details={"field": "period" if first is None and last is None else "from/to"},
+        )
+    return custom(first, last)

@@ -45,10 +45,12 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents import stage_clock
 from tocsin.incidents.lifecycle import OPEN_STATUSES
 from tocsin.incidents.models import Incident, IncidentRole
+from tocsin.jobs import service as jobs
+from tocsin.notify import service as notify
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
 from tocsin.postmortems.models import CLOSED_ACTION_STATUSES, ActionItem, Postmortem
-from tocsin.reports import figures
+from tocsin.reports import exposition, figures
 from tocsin.reports.figures import DURATIONS, MEDIAN, P90, STAGE_TARGETS, Sums
 from tocsin.reports.periods import Period
 from tocsin.reports.schemas import (
@@ -480,3 +482,107 @@ async def incident_metrics(
         root_cause=i.root_cause,
         excluded_from_metrics=i.type in excluded_types(policy),
     )
+
+
+# --- /metrics ----------------------------------------------------------------------------
+
+#: Histogram bounds in seconds: acknowledgement (detected -> acknowledged) and resolution
+#: (detected -> resolved) times.
+ACK_BOUNDS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+RESOLVE_BOUNDS = (900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
+
+
+async def _histograms(
+    session: AsyncSession, scope: _Scope, name: str, bounds: tuple[int, ...]
+) -> list[exposition.Histogram]:
+    """Per severity: incidents whose duration ``name`` is at most each bound, sum, count."""
+    value = _durations(scope.dialect)[name]
+    columns: list[Any] = [Incident.severity]
+    columns += [_sum(case((value <= bound * 1_000_000, 1), else_=0)) for bound in bounds]
+    columns += [_sum(value), func.count(value)]
+    query = scope.incidents(select(*columns).where(value.is_not(None)))
+    rows = (await session.execute(query.group_by(Incident.severity))).all()
+    found = {row[0]: row[1:] for row in rows}
+    out = []
+    for severity in [s.key for s in scope.policy.severities] + sorted(
+        set(found) - {s.key for s in scope.policy.severities}
+    ):
+        row = found.get(severity)
+        at_most = [0] * len(bounds) if row is None else [int(n) for n in row[: len(bounds)]]
+        total, count = (0, 0) if row is None else (int(row[-2]), int(row[-1]))
+        out.append(exposition.Histogram({"severity": severity}, at_most, total / 1_000_000, count))
+    return out
+
+
+async def metrics(session: AsyncSession, actor: Actor, *, clock: Clock) -> str:
+    """``/metrics`` in Prometheus' text format, over the incidents the actor may see."""
+    scope = await _scope(session, actor, clock)
+    severities = [s.key for s in scope.policy.severities]
+    counted: list[Any] = [Incident.severity, func.count()]
+    open_query = (
+        select(*counted).where(Incident.status.in_(OPEN_STATUSES)).group_by(Incident.severity)
+    )
+    open_rows = await session.execute(scope.incidents(open_query))
+    open_counts = {row[0]: int(row[1]) for row in open_rows.all()}
+    flags = sla_flags(scope.now)
+    breach_rows = await session.execute(
+        scope.incidents(
+            select(Incident.severity, *(_sum(flags[f"b_{t}"]) for t in STAGE_TARGETS)).group_by(
+                Incident.severity
+            )
+        )
+    )
+    breaches = {row[0]: row[1:] for row in breach_rows.all()}
+    failed = await notify.failures_by_channel(session)
+    waiting, scheduled, oldest = await jobs.queue_depth(session, now=scope.now)
+
+    open_family = exposition.Family(
+        "tocsin_incidents_open", "gauge", "Open incidents (investigating, identified, monitoring)."
+    )
+    for severity in sorted({*severities, *open_counts}, key=_group_order(scope.policy, "severity")):
+        open_family.add(open_counts.get(severity, 0), severity=severity)
+    breach_family = exposition.Family(
+        "tocsin_sla_breaches",
+        "gauge",
+        "Incidents whose SLA target was breached (reached late, or overdue), by stage.",
+    )
+    for severity in sorted(breaches, key=_group_order(scope.policy, "severity")):
+        for target, count in zip(STAGE_TARGETS, breaches[severity], strict=True):
+            breach_family.add(int(count), severity=severity, target=target)
+    failed_family = exposition.Family(
+        "tocsin_notifications_failed_total", "counter", "Notifications given up as failed."
+    )
+    for channel_key in sorted(failed):
+        failed_family.add(failed[channel_key], channel=channel_key)
+    lag = 0.0 if oldest is None else max(0.0, (scope.now - oldest).total_seconds())
+    families = [
+        open_family,
+        exposition.histogram(
+            "tocsin_incident_acknowledge_seconds",
+            "Time from detection to acknowledgement.",
+            ACK_BOUNDS,
+            await _histograms(session, scope, "tta", ACK_BOUNDS),
+        ),
+        exposition.histogram(
+            "tocsin_incident_resolve_seconds",
+            "Time from detection to resolution.",
+            RESOLVE_BOUNDS,
+            await _histograms(session, scope, "duration", RESOLVE_BOUNDS),
+        ),
+        breach_family,
+        failed_family,
+        _gauge("tocsin_job_queue_depth", "Jobs due and waiting for a worker.", waiting),
+        _gauge("tocsin_jobs_scheduled", "Jobs (timers) due later.", scheduled),
+        _gauge(
+            "tocsin_job_queue_lag_seconds",
+            "How long the oldest waiting job has been due.",
+            lag,
+        ),
+    ]
+    return exposition.render(families)
+
+
+def _gauge(name: str, help_: str, value: float) -> exposition.Family:
+    family = exposition.Family(name, "gauge", help_)
+    family.add(value)
+    return family
