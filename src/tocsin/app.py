@@ -38,9 +38,9 @@ from tocsin.postmortems.routes import router as postmortems_router
 from tocsin.reports.routes import metrics_router
 from tocsin.reports.routes import router as reports_router
 from tocsin.settings import Settings
+from tocsin.statuspage import site as statuspage_site
 from tocsin.statuspage.doors import router as statuspage_doors
 from tocsin.statuspage.routes import router as statuspage_router
-from tocsin.statuspage import site as statuspage_site
 
 log = logging.getLogger("tocsin")
 
