@@ -166,3 +166,14 @@ async def test_between_rechecks_the_cache_answers_from_memory(
     assert await cache.file(seeded, "api/v2/summary.json") is first
     fresh = PublicCache(base_url="http://x", recheck=3600.0)
     assert b"A fix is out." in (await fresh.file(seeded, "api/v2/summary.json") or first).body
+
+
+async def test_gzip_for_who_accepts_it(site: httpx.AsyncClient) -> None:
+    plain = await site.get("/status", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = await site.get("/status", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # httpx unpacked it
+    assert int(packed.headers["content-length"]) < len(plain.content) / 4
+    assert packed.headers["etag"] != plain.headers["etag"]

@@ -21,7 +21,11 @@ from tocsin.statuspage.surface import API
 router = APIRouter(include_in_schema=False)
 #: Benchmarks only (``bench/statuspage.py``): mounted with ``TOCSIN_BENCH_BARE_ENDPOINT``.
 bench_router = APIRouter(include_in_schema=False)
-HEADERS = {"Cache-Control": "public, no-cache", "X-Content-Type-Options": "nosniff"}
+HEADERS = {
+    "Cache-Control": "public, no-cache",
+    "Vary": "Accept-Encoding",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def cache_of(request: Request) -> PublicCache:
@@ -42,10 +46,14 @@ async def serve(request: Request, path: str) -> Response:
     found = await cache_of(request).file(context_of(request), path)
     if found is None:
         raise NotFound(f"no such page on the status page: {request.url.path}")
-    headers = {**HEADERS, "ETag": found.etag}
-    if found.etag in request.headers.get("if-none-match", ""):
+    body, etag, headers = found.body, found.etag, dict(HEADERS)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body, etag = found.gzipped, found.etag[:-1] + '-gzip"'
+        headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
+    if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type=found.media_type, headers=headers)
+    return Response(body, media_type=found.media_type, headers=headers)
 
 
 @router.get("/status")
