@@ -111,6 +111,9 @@ async def test_the_command_exports_the_database_s_page(
     assert (target / f"incidents/{story.resolved_id}.html").exists()
     assert OPEN_BODY in (target / "index.html").read_text()
     assert "https://status.example.org/incidents/" in (target / "history.atom").read_text()
+    # the sign-up form posts to Tocsin itself (the export cannot take sign-ups)
+    door = seeded.settings.public_url.rstrip("/") + "/statuspage/subscribe"
+    assert f'action="{door}"' in (target / "index.html").read_text()
 
 
 def test_the_command_says_it_needs_the_database() -> None:

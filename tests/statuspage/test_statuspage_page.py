@@ -198,6 +198,7 @@ def test_components_shown_only_when_degraded_stay_hidden_when_fine() -> None:
     [
         ("Music Learning Community Status", "Music Learning Community status"),
         ("Example Learning", "Example Learning status"),
+        ("Arabisch Online Leren - Status", "Arabisch Online Leren status"),
         ("Status", "Status status"),
     ],
 )
@@ -206,3 +207,24 @@ def test_a_page_named_status_is_not_called_status_twice(given: str, title: str) 
     view.page["name"] = given
     headings = outline(page.index(view, Links())).headings
     assert headings[0] == (1, title)
+
+
+def test_the_sign_up_form_when_sign_ups_are_open() -> None:
+    view = sample_view()
+    assert "<form" not in page.index(view, Links())
+    html = page.index(view, Links(subscribe="/statuspage/subscribe"))
+    tags = outline(html).tags
+    form = next(attrs for tag, attrs in tags if tag == "form")
+    assert form["method"] == "post" and form["action"] == "/statuspage/subscribe"
+    inputs = [attrs for tag, attrs in tags if tag == "input"]
+    labelled = {attrs["for"] for tag, attrs in tags if tag == "label"}
+    assert {i["id"] for i in inputs} <= labelled  # every field has its label
+    assert [i["value"] for i in inputs if i["type"] == "checkbox"] == [
+        "score-recording",
+        "game-player",
+        "payments",
+    ]
+    assert next(i for i in inputs if i["name"] == "email")["type"] == "email"
+    assert "Updates per e-mail ontvangen" in page.index(
+        sample_view("nl"), Links(subscribe="/statuspage/subscribe")
+    )

@@ -53,6 +53,7 @@ async def test_the_page_shows_components_incidents_and_maintenance(
     leaves = (await site.get("/api/v2/components.json")).json()["components"]
     assert html.count('data-days="90"') == len([c for c in leaves if not c["group"]]) >= 12
     assert "d-major_outage" in html and "Major outage" in html
+    assert '<form class="subscribe" method="post" action="/statuspage/subscribe">' in html
     # the same page at /status/
     assert (await site.get("/status/")).text == html
 

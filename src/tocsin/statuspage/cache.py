@@ -15,7 +15,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tocsin.context import Context
+from tocsin.errors import NotFound
+from tocsin.policy import service as policies
 from tocsin.statuspage import public
 from tocsin.statuspage.public import PublicView
 from tocsin.statuspage.surface import Artifact, render
@@ -24,10 +28,27 @@ from tocsin.statuspage.surface import Artifact, render
 MAX_AGE = timedelta(minutes=1)
 
 
+#: Tocsin's sign-up door, where the page's e-mail form posts.
+SUBSCRIBE_PATH = "/statuspage/subscribe"
+
+
+async def sign_up_open(session: AsyncSession) -> bool:
+    """Whether people may subscribe by e-mail (the policy allows it and names the e-mail
+    channel): only then does the page show the form."""
+    try:
+        policy = await policies.current_policy(session)
+    except NotFound:
+        return False
+    settings = policy.status_page
+    return settings.subscribers.email and settings.email_channel is not None
+
+
 @dataclass
 class _Entry:
     version: int
     view: PublicView
+    #: Where the sign-up form posts, or None for no form.
+    subscribe: str | None
     files: dict[str, Artifact] = field(default_factory=dict)
 
 
@@ -45,7 +66,9 @@ class PublicCache:
         entry = await self._current(ctx)
         found = entry.files.get(path)
         if found is None:
-            found = render(entry.view, path, static=False, base_url=self.base_url)
+            found = render(
+                entry.view, path, static=False, base_url=self.base_url, subscribe=entry.subscribe
+            )
             if found is not None:  # what is not there is not kept (any path may be asked)
                 entry.files[path] = found
         return found
@@ -70,7 +93,9 @@ class PublicCache:
                 version = await public.public_version(session)
                 entry = self._entry
                 if entry is None or entry.version != version or self._old(ctx, entry.view):
-                    entry = _Entry(version, await public.public_view(session, clock=ctx.clock))
+                    view = await public.public_view(session, clock=ctx.clock)
+                    form = SUBSCRIBE_PATH if await sign_up_open(session) else None
+                    entry = _Entry(version, view, form)
             self._entry, self._checked = entry, time.monotonic()
             return entry
 

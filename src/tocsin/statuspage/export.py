@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.statuspage import public, surface
+from tocsin.statuspage.cache import SUBSCRIBE_PATH, sign_up_open
 from tocsin.statuspage.links import INDEX
 from tocsin.statuspage.public import PublicView
 
@@ -71,15 +72,22 @@ def _inside(directory: Path, name: str) -> Path | None:
     return directory.joinpath(*relative.parts)
 
 
-def write(view: PublicView, directory: Path, *, base_url: str | None = None) -> Exported:
+def write(
+    view: PublicView,
+    directory: Path,
+    *,
+    base_url: str | None = None,
+    subscribe: str | None = None,
+) -> Exported:
     """Write the surface of ``view`` into ``directory``; ``base_url``: where it will be
-    served (the feeds' links are full addresses), by default the page's URL."""
+    served (the feeds' links are full addresses), by default the page's URL;
+    ``subscribe``: the full address of Tocsin's sign-up door, for the page's form."""
     base = base_url or str(view.page.get("url") or "")
     directory.mkdir(parents=True, exist_ok=True)
     order = sorted(surface.paths(view), key=lambda path: path == INDEX)  # the page last
     files, changed = [], []
     for path in order:
-        found = surface.render(view, path, static=True, base_url=base)
+        found = surface.render(view, path, static=True, base_url=base, subscribe=subscribe)
         if found is None:
             continue
         files.append(path)
@@ -100,10 +108,13 @@ def write(view: PublicView, directory: Path, *, base_url: str | None = None) -> 
 async def export(
     db: Database, directory: Path, *, clock: Clock, base_url: str | None = None
 ) -> Exported:
-    """Export the page as it is now."""
+    """Export the page as it is now. Its sign-up form (when sign-ups are open) posts to
+    Tocsin itself (``TOCSIN_PUBLIC_URL``): the export cannot take sign-ups."""
     async with db.read() as session:
         view = await public.public_view(session, clock=clock)
-    return write(view, directory, base_url=base_url)
+        form = await sign_up_open(session)
+    door = db.settings.public_url.rstrip("/") + SUBSCRIBE_PATH if form else None
+    return write(view, directory, base_url=base_url, subscribe=door)
 
 
 async def _version(db: Database) -> int:

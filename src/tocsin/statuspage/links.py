@@ -35,6 +35,9 @@ class Links:
 
     static: bool = False
     depth: int = 0
+    #: Where the e-mail sign-up form posts; ``None``: the page has no form (sign-ups are
+    #: closed). Tocsin's own door, also from the export (which cannot take sign-ups).
+    subscribe: str | None = None
 
     @property
     def _up(self) -> str:
@@ -68,7 +71,7 @@ class Links:
 
     def nested(self, depth: int) -> Links:
         """The same kind of links, seen from a page ``depth`` folders down."""
-        return Links(static=self.static, depth=depth)
+        return Links(static=self.static, depth=depth, subscribe=self.subscribe)
 
 
 def absolute(base_url: str, href: str) -> str:

@@ -39,7 +39,8 @@ def name(view: PublicView) -> str:
     which page names often have already ("Example Status")."""
     full = str(view.page.get("name") or "")
     head, _, last = full.rpartition(" ")
-    return head if head and last.lower() == "status" else full
+    shorter = head.rstrip(" -:|\u2013\u2014\u00b7")  # hyphen, dashes, middle dot
+    return shorter if shorter and last.lower() == "status" else full
 
 
 def words(view: PublicView) -> Words:

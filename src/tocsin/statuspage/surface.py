@@ -95,11 +95,14 @@ def _body(view: PublicView, path: str, links: Links, base_url: str) -> bytes | s
     return None
 
 
-def render(view: PublicView, path: str, *, static: bool, base_url: str) -> Artifact | None:
+def render(
+    view: PublicView, path: str, *, static: bool, base_url: str, subscribe: str | None = None
+) -> Artifact | None:
     """The file at ``path``; ``None`` if the surface has none there. ``static``: links
     for the export (relative files) rather than for the live app; ``base_url``: where
-    the links are served, for the feeds' full addresses."""
-    links = Links(static=static, depth=path.count("/"))
+    the links are served, for the feeds' full addresses; ``subscribe``: where the page's
+    e-mail sign-up form posts (no form without)."""
+    links = Links(static=static, depth=path.count("/"), subscribe=subscribe)
     body = _body(view, path, links, base_url)
     if body is None:
         return None
