@@ -56,15 +56,27 @@ async def serve(request: Request, path: str) -> Response:
     return Response(body, media_type=found.media_type, headers=headers)
 
 
-@router.get("/status")
-@router.get("/status/")
-async def status_page(request: Request) -> Response:
-    return await serve(request, INDEX)
+#: The fixed addresses of the live surface and the file of the surface each serves.
+FIXED = {
+    "/status": INDEX,
+    "/status/": INDEX,
+    "/status/history": HISTORY,
+    "/status/history.rss": RSS,
+    "/status/history.atom": ATOM,
+    **{f"/{API}{name}": API + name for name in DOCUMENTS},
+}
 
 
-@router.get("/status/history")
-async def history(request: Request) -> Response:
-    return await serve(request, HISTORY)
+def _fixed(path: str, file: str) -> None:
+    async def page(request: Request) -> Response:
+        return await serve(request, file)
+
+    page.__name__ = "public_" + "".join(c if c.isalnum() else "_" for c in path)
+    router.add_api_route(path, page, methods=["GET"])
+
+
+for _path, _file in FIXED.items():
+    _fixed(_path, _file)
 
 
 @router.get("/status/incidents/{incident_id}")
@@ -74,31 +86,9 @@ async def incident(request: Request, incident_id: str) -> Response:
     return await serve(request, incident_file(incident_id))
 
 
-@router.get("/status/history.rss")
-async def rss(request: Request) -> Response:
-    return await serve(request, RSS)
-
-
-@router.get("/status/history.atom")
-async def atom(request: Request) -> Response:
-    return await serve(request, ATOM)
-
-
 @router.get("/status/assets/{name}")
 async def asset(request: Request, name: str) -> Response:
     return await serve(request, f"assets/{name}")
-
-
-def _json_route(name: str) -> None:
-    async def document(request: Request) -> Response:
-        return await serve(request, API + name)
-
-    document.__name__ = "api_v2_" + name.removesuffix(".json").replace("/", "_").replace("-", "_")
-    router.add_api_route("/" + API + name, document, methods=["GET"])
-
-
-for _name in DOCUMENTS:
-    _json_route(_name)
 
 
 @bench_router.get("/bench/bare/{size}")
