@@ -3,19 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.conftest import SEED_004, add_user, token_for
+from tests.notify.servers import Receiver, http_receiver, smtp_server
 
 from tocsin.app import create_app
 from tocsin.auth.actor import SYSTEM
 from tocsin.clock import VirtualClock
 from tocsin.context import Context
+from tocsin.jobs.registry import load_handlers
 from tocsin.policy import service as policies
 from tocsin.simulate.runner import run_until
 
@@ -66,3 +69,13 @@ async def api(http: httpx.AsyncClient, method: str, path: str, body: Any = None)
     answer = await http.request(method, f"/api/v1/statuspage/{path}", json=body)
     assert answer.status_code < 300, answer.text
     return answer.json()
+
+
+@pytest.fixture
+def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Any, Receiver]]:
+    """A real SMTP server (its port and inbox) and a real webhook receiver; the job
+    handlers loaded and the webhook subscribers' secret set."""
+    load_handlers()
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    with smtp_server() as (port, inbox), http_receiver(200) as hook:
+        yield port, inbox, hook

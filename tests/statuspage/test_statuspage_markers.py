@@ -10,20 +10,17 @@ message in the outbox."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from tests.notify.servers import Receiver, http_receiver, smtp_server
+from tests.notify.servers import Receiver
 from tests.statuspage.sp_live import (
-    SECRET,
-    SECRET_ENV,
     api,
     apply_text,
     deliver,
     live_app,
     local_policy,
+    servers,  # noqa: F401 (a fixture)
 )
 
 from tocsin.auth import service as auth
@@ -31,7 +28,6 @@ from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import DeclareIn, Impact
-from tocsin.jobs.registry import load_handlers
 from tocsin.notify.models import Notification
 from tocsin.statuspage.public import DOCUMENTS
 
@@ -42,14 +38,6 @@ IMPACT = "MARKER-BUSINESS-IMPACT-51aa"
 PERSON = "MARKER-PERSON-Quentin-Oddly"
 READER = "reader@example.org"
 MARKERS = (RESTRICTED, RESTRICTED_NOTE, NOTE, IMPACT, PERSON, "marker.person@")
-
-
-@pytest.fixture
-def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Any, Receiver]]:
-    load_handlers()
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    with smtp_server() as (port, inbox), http_receiver(200) as hook:
-        yield port, inbox, hook
 
 
 def to_reader(inbox: Any) -> list[Any]:
@@ -100,7 +88,8 @@ async def plant(ctx: Context) -> tuple[str, str]:
 
 
 async def test_no_marker_reaches_any_public_output(
-    seeded: Context, servers: tuple[int, Any, Receiver]
+    seeded: Context,
+    servers: tuple[int, Any, Receiver],  # noqa: F811 (the fixture)
 ) -> None:
     port, inbox, hook = servers
     await apply_text(seeded, local_policy(port))

@@ -8,39 +8,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from tests.notify.servers import Receiver, http_receiver, smtp_server
+from tests.notify.servers import Receiver
 from tests.statuspage.sp_live import (
     SECRET,
-    SECRET_ENV,
     api,
     apply_text,
     deliver,
     live_app,
     local_policy,
+    servers,  # noqa: F401 (a fixture)
 )
 
 from tocsin.clock import VirtualClock
 from tocsin.context import Context
-from tocsin.jobs.registry import load_handlers
 from tocsin.notify.channels.webhook import signature
 from tocsin.simulate.runner import run_until
 
 LINK = re.compile(r"http://\S+/statuspage/(?:confirm|unsubscribe)\?token=\S+")
-
-
-@pytest.fixture
-def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, Any, Receiver]]:
-    load_handlers()
-    monkeypatch.setenv(SECRET_ENV, SECRET)
-    with smtp_server() as (port, inbox), http_receiver(200) as hook:
-        yield port, inbox, hook
 
 
 def path_of(link: str) -> str:
@@ -62,7 +51,8 @@ def hooks(hook: Receiver) -> list[dict[str, Any]]:
 
 
 async def test_subscribers_from_sign_up_to_unsubscribe(
-    seeded: Context, servers: tuple[int, Any, Receiver]
+    seeded: Context,
+    servers: tuple[int, Any, Receiver],  # noqa: F811 (the fixture)
 ) -> None:
     port, inbox, hook = servers
     clock = seeded.clock
@@ -226,7 +216,8 @@ async def test_subscribers_from_sign_up_to_unsubscribe(
 
 
 async def test_sign_ups_are_limited_per_address_and_per_client(
-    seeded: Context, servers: tuple[int, Any, Receiver]
+    seeded: Context,
+    servers: tuple[int, Any, Receiver],  # noqa: F811 (the fixture)
 ) -> None:
     port, _, _ = servers
     await apply_text(seeded, local_policy(port))

@@ -86,6 +86,14 @@ def _show_incident(item: dict[str, Any]) -> None:
         typer.echo(update["body"].rstrip())
 
 
+def _show(path: str, as_json: bool) -> None:
+    item = api("GET", path)
+    if as_json:
+        emit_json(item)
+        return
+    _show_incident(item)
+
+
 def _list_incidents(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         emit_json(rows)
@@ -200,11 +208,7 @@ def incident_list(
 @incident_app.command("show")
 def incident_show(public_id: PublicIdArg, as_json: Json = False) -> None:
     """A public incident with its updates (and the internal incident it reports on)."""
-    item = api("GET", f"/statuspage/incidents/{public_id}")
-    if as_json:
-        emit_json(item)
-        return
-    _show_incident(item)
+    _show(f"/statuspage/incidents/{public_id}", as_json)
 
 
 @incident_app.command("publish")
@@ -312,11 +316,8 @@ def maintenance_list(
 
 @maintenance_app.command("show")
 def maintenance_show(public_id: PublicIdArg, as_json: Json = False) -> None:
-    item = api("GET", f"/statuspage/maintenances/{public_id}")
-    if as_json:
-        emit_json(item)
-        return
-    _show_incident(item)
+    """A maintenance with its updates."""
+    _show(f"/statuspage/maintenances/{public_id}", as_json)
 
 
 @maintenance_app.command("schedule")

@@ -15,6 +15,7 @@ Times are ISO 8601 in the page's time zone, with milliseconds, as Statuspage wri
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -306,17 +307,7 @@ async def public_view(session: AsyncSession, *, clock: Clock) -> PublicView:
     page = page_settings(policy)
     zone = page.zone
     state = await session.scalar(select(StatusPageState).where(StatusPageState.id == 1))
-    rows = list(
-        (
-            await session.scalars(
-                select(StatusComponent)
-                .where(StatusComponent.removed_at.is_(None))
-                .order_by(
-                    StatusComponent.position, StatusComponent.is_group.desc(), StatusComponent.id
-                )
-            )
-        ).all()
-    )
+    rows = await on_the_page(session)
     components = component_objects(rows, page)
     by_key = {c["id"]: c for c in components}
     published = list(
@@ -328,13 +319,7 @@ async def public_view(session: AsyncSession, *, clock: Clock) -> PublicView:
             )
         ).all()
     )
-    updates: dict[int, list[PublicUpdate]] = {row.id: [] for row in published}
-    for item in (
-        await session.scalars(
-            select(PublicUpdate).order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
-        )
-    ).all():
-        updates.setdefault(item.incident_id, []).append(item)
+    updates = await updates_of(session)
     incidents = [
         incident_object(row, updates[row.id], by_key, page)
         for row in published
@@ -370,6 +355,39 @@ async def public_view(session: AsyncSession, *, clock: Clock) -> PublicView:
         locale=page.locale,
         generated_at=now,
     )
+
+
+async def on_the_page(session: AsyncSession) -> list[StatusComponent]:
+    """The components and groups on the page, in page order (a group before its first
+    component)."""
+    query = (
+        select(StatusComponent)
+        .where(StatusComponent.removed_at.is_(None))
+        .order_by(StatusComponent.position, StatusComponent.is_group.desc(), StatusComponent.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def updates_of(
+    session: AsyncSession, incident_ids: Sequence[int] | None = None
+) -> defaultdict[int, list[PublicUpdate]]:
+    """The updates of these incidents (of all when ``None``) by incident, newest first."""
+    query = select(PublicUpdate).order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
+    if incident_ids is not None:
+        query = query.where(PublicUpdate.incident_id.in_(list(incident_ids)))
+    out: defaultdict[int, list[PublicUpdate]] = defaultdict(list)
+    for item in (await session.scalars(query)).all():
+        out[item.incident_id].append(item)
+    return out
+
+
+async def incident_document(
+    session: AsyncSession, row: PublicIncident, page: PageSettings
+) -> dict[str, Any]:
+    """One incident's (or maintenance's) Statuspage object as the page shows it now."""
+    components = {c["id"]: c for c in component_objects(await on_the_page(session), page)}
+    updates = (await updates_of(session, [row.id]))[row.id]
+    return incident_object(row, updates, components, page)
 
 
 async def _changes(

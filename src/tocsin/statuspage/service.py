@@ -35,7 +35,7 @@ from tocsin.incidents.timeline import log
 from tocsin.jobs import service as jobs
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
-from tocsin.statuspage import rules, schemas, subscribers
+from tocsin.statuspage import public, rules, schemas, subscribers
 from tocsin.statuspage.models import (
     ComponentChange,
     PublicIncident,
@@ -205,17 +205,13 @@ async def _group(
 
 async def sync_components(
     session: AsyncSession, policy: Policy, policy_version_id: int, *, clock: Clock
-) -> bool:
+) -> None:
     """Bring the policy's ``components:`` (and their groups) into the table: new ones
-    appear operational, changed names and groups follow, ones the policy dropped leave
-    the page (their history stays). Components made through the API are left alone.
-    Returns whether the page changed; bumps its version then."""
+    appear operational, changed names, order and groups follow, ones the policy dropped
+    leave the page (their history stays). Components made through the API are left
+    alone. A new policy may also rename or move the page: its version goes up."""
     now = clock.now()
     rows = {c.key: c for c in await _components(session, removed=True)}
-    before = {
-        c.key: (c.name, c.description, c.group_id, c.position, c.removed_at is None)
-        for c in rows.values()
-    }
     wanted: set[str] = set()
     for position, spec in enumerate(policy.components, start=1):
         group = None
@@ -229,6 +225,8 @@ async def sync_components(
                 position=position,
                 actor=ENGINE,
             )
+            if group.key not in wanted:  # a group stands where its first component does
+                group.position, group.source = position, "policy"
             wanted.add(group.key)
         row = rows.get(spec.key)
         if row is None:
@@ -244,24 +242,12 @@ async def sync_components(
         if row.source == "policy" and row.key not in wanted and row.removed_at is None:
             row.removed_at = now
     await session.flush()
-    after = {
-        c.key: (c.name, c.description, c.group_id, c.position, c.removed_at is None)
-        for c in rows.values()
-    }
+    await bump(session, clock=clock)
     await session.execute(
         update(StatusPageState)
         .where(StatusPageState.id == 1)
         .values(policy_version_id=policy_version_id)
     )
-    changed = before != after
-    if changed or await state(session) is None:
-        await bump(session, clock=clock)
-        await session.execute(
-            update(StatusPageState)
-            .where(StatusPageState.id == 1)
-            .values(policy_version_id=policy_version_id)
-        )
-    return changed
 
 
 async def _policy(session: AsyncSession, *, clock: Clock) -> Policy:
@@ -448,12 +434,17 @@ async def _linked(session: AsyncSession, actor: Actor, ref: str) -> Incident:
     return incident
 
 
-async def _get(session: AsyncSession, public_id: str, kind: str) -> PublicIncident:
-    row: PublicIncident | None = await session.scalar(
-        select(PublicIncident).where(
-            PublicIncident.public_id == public_id.strip().lower(), PublicIncident.kind == kind
-        )
+async def _get(
+    session: AsyncSession, public_id: str, kind: str, *, lock: bool = False
+) -> PublicIncident:
+    """A public incident or maintenance; ``lock``: held until the transaction ends, so two
+    updates of one incident follow each other."""
+    query = select(PublicIncident).where(
+        PublicIncident.public_id == public_id.strip().lower(), PublicIncident.kind == kind
     )
+    if lock:
+        query = query.with_for_update()
+    row: PublicIncident | None = await session.scalar(query)
     if row is None:
         what = "public incident" if kind == "incident" else "scheduled maintenance"
         raise NotFound(f"no {what} {public_id!r}", details={"id": public_id})
@@ -537,6 +528,28 @@ async def _restore(
     }
 
 
+async def _on_timeline(
+    session: AsyncSession,
+    actor: Actor,
+    incident: Incident,
+    row: PublicIncident,
+    what: str,
+    *,
+    clock: Clock,
+) -> None:
+    """What was published, on the internal incident's timeline (audited as the change)."""
+    await log(
+        session,
+        actor,
+        incident,
+        "statuspage",
+        f"{what}: {row.name} ({row.status})",
+        clock=clock,
+        after={"public_incident": row.public_id, "status": row.status},
+        audited=False,
+    )
+
+
 async def publish(
     session: AsyncSession, actor: Actor, data: schemas.PublishIn, *, clock: Clock
 ) -> PublicIncident:
@@ -577,16 +590,7 @@ async def publish(
         deliver=data.deliver_notifications,
     )
     if linked is not None:
-        await log(
-            session,
-            actor,
-            linked,
-            "statuspage",
-            f"Published on the status page: {data.name} ({data.status})",
-            clock=clock,
-            after={"public_incident": row.public_id, "status": data.status},
-            audited=False,
-        )
+        await _on_timeline(session, actor, linked, row, "Published on the status page", clock=clock)
     if data.deliver_notifications:
         await subscribers.announce(session, row, update_row, "incident.created", clock=clock)
     return row
@@ -598,7 +602,7 @@ async def post_update(
     """A new update of a public incident. Resolving it puts its components back to
     operational unless the update says otherwise (or another incident still has them)."""
     await _allowed(session, actor, clock=clock)
-    row = await _get(session, public_id, "incident")
+    row = await _get(session, public_id, "incident", lock=True)
     if row.status == "postmortem" or (row.status == "resolved" and data.status in rules.UNRESOLVED):
         raise Conflict(
             f"public incident {row.public_id} is {row.status}: it takes a postmortem only",
@@ -630,18 +634,10 @@ async def post_update(
     if row.incident_id is not None:
         linked = await session.get(Incident, row.incident_id)
         if linked is not None:
-            await log(
-                session,
-                actor,
-                linked,
-                "statuspage",
-                f"Status page update: {row.name} ({data.status})",
-                clock=clock,
-                after={"public_incident": row.public_id, "status": data.status},
-                audited=False,
-            )
+            await _on_timeline(session, actor, linked, row, "Status page update", clock=clock)
     if data.deliver_notifications:
-        event = "incident.resolved" if data.status == "resolved" != was else "incident.updated"
+        resolving = data.status == "resolved" and was != "resolved"
+        event = "incident.resolved" if resolving else "incident.updated"
         await subscribers.announce(session, row, update_row, event, clock=clock)
     return row
 
@@ -722,7 +718,7 @@ async def move_maintenance(
     """Move a maintenance on: in progress (its components under maintenance), verifying,
     completed (back to operational). A hand-made step cancels the timer it replaces."""
     await _allowed(session, actor, clock=clock)
-    row = await _get(session, public_id, "maintenance")
+    row = await _get(session, public_id, "maintenance", lock=True)
     return await _move(
         session, actor, row, data.status, data.body, clock=clock, deliver=data.deliver_notifications
     )
@@ -787,28 +783,12 @@ async def advance_maintenance(
 # --- reading (publishers) ----------------------------------------------------------------
 
 
-async def _updates(
-    session: AsyncSession, rows: Sequence[PublicIncident]
-) -> dict[int, list[PublicUpdate]]:
-    out: dict[int, list[PublicUpdate]] = {row.id: [] for row in rows}
-    if not rows:
-        return out
-    query = (
-        select(PublicUpdate)
-        .where(PublicUpdate.incident_id.in_(list(out)))
-        .order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
-    )
-    for item in (await session.scalars(query)).all():
-        out[item.incident_id].append(item)
-    return out
-
-
 async def describe(session: AsyncSession, row: PublicIncident) -> schemas.PublicIncidentOut:
     """A public incident as its publishers see it: with the internal link."""
     ref = None
     if row.incident_id is not None:
         ref = await session.scalar(select(Incident.ref).where(Incident.id == row.incident_id))
-    updates = (await _updates(session, [row]))[row.id]
+    updates = (await public.updates_of(session, [row.id]))[row.id]
     return schemas.PublicIncidentOut(
         id=row.public_id,
         kind=row.kind,

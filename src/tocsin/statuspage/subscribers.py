@@ -16,7 +16,6 @@ objects built by :mod:`tocsin.statuspage.public`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -268,23 +267,6 @@ def _interested(row: Subscriber, incident: PublicIncident) -> bool:
     )
 
 
-async def _incident_document(
-    session: AsyncSession, incident: PublicIncident, page: public.PageSettings
-) -> dict[str, Any]:
-    rows = (
-        await session.scalars(select(StatusComponent).where(StatusComponent.removed_at.is_(None)))
-    ).all()
-    components = {c["id"]: c for c in public.component_objects(list(rows), page)}
-    updates = (
-        await session.scalars(
-            select(PublicUpdate)
-            .where(PublicUpdate.incident_id == incident.id)
-            .order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
-        )
-    ).all()
-    return public.incident_object(incident, list(updates), components, page)
-
-
 async def announce(
     session: AsyncSession,
     incident: PublicIncident,
@@ -303,7 +285,7 @@ async def announce(
     wanted = [row for row in (await session.scalars(query)).all() if _interested(row, incident)]
     if not wanted:
         return 0
-    document = await _incident_document(session, incident, page)
+    document = await public.incident_document(session, incident, page)
     email = _email_channel(policy)
     count = 0
     for row in wanted:
