@@ -27,6 +27,7 @@ import pytest
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, async_playwright
+from tests.statuspage.page_samples import sample_view
 from tests.statuspage.page_story import OPEN_BODY, OPEN_UPDATE, Story, tell
 
 from tocsin.app import create_app
@@ -222,5 +223,27 @@ async def test_the_page_in_chromium_live_and_exported(
                 assert page.url == urljoin(f"{static}/", f"incidents/{story.open_id}.html")
                 assert await page.get_by_text(OPEN_UPDATE).is_visible()
                 await _accessible(page)
+        finally:
+            await browser.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "nl"])
+async def test_every_kind_of_page_passes_axe_in_each_language(
+    chromium: str, tmp_path: Path, locale: str
+) -> None:
+    """The page, the history and an incident's page, opened from disk (the export works
+    there too), in English and in Dutch."""
+    export.write(sample_view(locale), tmp_path, subscribe="https://tocsin.example.org/s")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium)
+        try:
+            page = await browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+            for name in ("index.html", "history.html", "incidents/inc0active.html"):
+                await page.goto((tmp_path / name).as_uri())
+                assert await page.get_attribute("html", "lang") == locale
+                await _accessible(page)
+            await page.goto((tmp_path / "index.html").as_uri())
+            await page.get_by_role("link", name="Games do not load").first.click()
+            assert page.url == (tmp_path / "incidents/inc0old.html").as_uri()
         finally:
             await browser.close()
