@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
@@ -42,6 +42,10 @@ from tocsin.statuspage.models import (
 #: How many incidents and maintenances the list documents hold (Statuspage: 50).
 LIST_LIMIT = 50
 MAINTENANCE_LISTS = ("all", "upcoming", "active")
+#: An update as read for the page: the ORM object or its plain row (the same fields).
+Update = PublicUpdate | Row[Any]
+#: A status change as read for uptime: (component id, when, new status).
+Change = tuple[int, datetime, str]
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,7 @@ def component_objects(rows: Sequence[StatusComponent], page: PageSettings) -> li
     return out
 
 
-def _update_object(item: PublicUpdate, incident_id: str, zone: ZoneInfo) -> dict[str, Any]:
+def _update_object(item: Update, incident_id: str, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": item.public_id,
         "status": item.status,
@@ -187,7 +191,7 @@ def _update_object(item: PublicUpdate, incident_id: str, zone: ZoneInfo) -> dict
 
 def incident_object(
     row: PublicIncident,
-    updates: Sequence[PublicUpdate],
+    updates: Sequence[Update],
     components: dict[str, dict[str, Any]],
     page: PageSettings,
 ) -> dict[str, Any]:
@@ -255,7 +259,7 @@ def _incident_days(
 
 def _uptimes(
     rows: Sequence[StatusComponent],
-    changes: Sequence[ComponentChange],
+    changes: Sequence[Change],
     incidents: Sequence[PublicIncident],
     page: PageSettings,
     now: datetime,
@@ -263,8 +267,8 @@ def _uptimes(
     zone = page.zone
     days = uptime.last_days(now, zone, page.uptime_days)
     history: dict[int, list[tuple[datetime, str]]] = {}
-    for change in changes:
-        history.setdefault(change.component_id, []).append((change.at, change.new_status))
+    for component_id, at, status in changes:
+        history.setdefault(component_id, []).append((at, status))
     touched = _incident_days(incidents, days, zone, now)
     out: dict[str, list[DayUptime]] = {}
     for row in rows:
@@ -370,13 +374,14 @@ async def on_the_page(session: AsyncSession) -> list[StatusComponent]:
 
 async def updates_of(
     session: AsyncSession, incident_ids: Sequence[int] | None = None
-) -> defaultdict[int, list[PublicUpdate]]:
+) -> defaultdict[int, list[Update]]:
     """The updates of these incidents (of all when ``None``) by incident, newest first."""
-    query = select(PublicUpdate).order_by(PublicUpdate.created_at.desc(), PublicUpdate.id.desc())
+    table = PublicUpdate.__table__
+    query = select(table).order_by(table.c.created_at.desc(), table.c.id.desc())
     if incident_ids is not None:
-        query = query.where(PublicUpdate.incident_id.in_(list(incident_ids)))
-    out: defaultdict[int, list[PublicUpdate]] = defaultdict(list)
-    for item in (await session.scalars(query)).all():
+        query = query.where(table.c.incident_id.in_(list(incident_ids)))
+    out: defaultdict[int, list[Update]] = defaultdict(list)
+    for item in (await session.execute(query)).all():  # rows, not objects: a tenth the CPU
         out[item.incident_id].append(item)
     return out
 
@@ -392,23 +397,23 @@ async def incident_document(
 
 async def _changes(
     session: AsyncSession, component_ids: Sequence[int], since: datetime
-) -> list[ComponentChange]:
+) -> list[Change]:
     """The status changes inside the window, and each component's last one before it
     (the status it entered the window with)."""
     if not component_ids:
         return []
     query = (
-        select(ComponentChange)
+        select(ComponentChange.component_id, ComponentChange.at, ComponentChange.new_status)
         .where(ComponentChange.component_id.in_(component_ids))
         .order_by(ComponentChange.component_id, ComponentChange.at, ComponentChange.id)
     )
-    out: list[ComponentChange] = []
-    before: dict[int, ComponentChange] = {}
-    for change in (await session.scalars(query)).all():
-        if change.at < since:
-            before[change.component_id] = change
+    out: list[Change] = []
+    before: dict[int, Change] = {}
+    for component_id, at, status in (await session.execute(query)).all():
+        if at < since:
+            before[component_id] = (component_id, at, status)
         else:
-            out.append(change)
+            out.append((component_id, at, status))
     return [*before.values(), *out]
 
 

@@ -7,6 +7,7 @@ the day that has passed (and in which the component existed) spent ``operational
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,7 +42,12 @@ def segments(
     """The stretches of ``[start, end)`` and the status in each, from changes sorted by
     time (``(at, new_status)``); before the first change the component did not exist."""
     out: list[tuple[datetime, datetime, str]] = []
-    for i, (at, status) in enumerate(changes):
+    # The change in force at ``start`` (if any), then those that happen before ``end``.
+    first = max(bisect_right(changes, start, key=lambda c: c[0]) - 1, 0)
+    for i in range(first, len(changes)):
+        at, status = changes[i]
+        if at >= end:
+            break
         until = changes[i + 1][0] if i + 1 < len(changes) else end
         lo, hi = max(at, start), min(until, end)
         if lo < hi:
