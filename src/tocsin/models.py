@@ -18,6 +18,7 @@ from tocsin.notify.models import AckToken, Notification, NotificationAttempt
 from tocsin.oncall.models import FeedToken, ScheduleOverride
 from tocsin.policy.models import PolicyVersion
 from tocsin.postmortems.models import ActionItem, Postmortem, TimelinePin
+from tocsin.reports.models import ACTION_ITEMS_BY_INCIDENT
 from tocsin.statuspage.models import (
     ComponentChange,
     PublicIncident,
@@ -28,15 +29,16 @@ from tocsin.statuspage.models import (
 )
 
 __all__ = [
+    "ACTION_ITEMS_BY_INCIDENT",
     "AckToken",
     "ActionItem",
     "Alert",
     "AlertEvent",
     "ApiToken",
     "AuditEntry",
-    "ComponentChange",
     "Base",
     "ChecklistItem",
+    "ComponentChange",
     "Escalation",
     "EscalationMark",
     "EscalationStep",

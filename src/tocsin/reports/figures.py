@@ -88,6 +88,8 @@ class Sums:
     downtime_us: int = 0
     #: Sum over incidents of users affected * duration in whole milliseconds.
     impact_user_ms: int = 0
+    severity_counts: dict[str, int] = field(default_factory=dict)
+    root_causes: dict[str, int] = field(default_factory=dict)
 
 
 def sla_summary(sums: Sums) -> SlaSummary:

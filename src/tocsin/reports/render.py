@@ -30,9 +30,11 @@ def _duration(seconds: float | None) -> str:
 
 
 def _value(value: Any, suffix: str = "") -> str:
-    return (
-        "-" if value is None else f"{value:g}{suffix}" if isinstance(value, float) else str(value)
-    )
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        value = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{value}{suffix}"
 
 
 def _done(c: Completion) -> str:
@@ -43,7 +45,7 @@ def _done(c: Completion) -> str:
 
 
 def _signed(value: float | None, suffix: str) -> str:
-    return "-" if value is None else f"{value:+g}{suffix}"
+    return "-" if value is None else ("+" if value > 0 else "") + _value(value, suffix)
 
 
 _Row = tuple[str, Callable[[GroupFigures], str]]

@@ -14,7 +14,6 @@ figure; restricted incidents count only for those who may see them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,18 +24,20 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    Subquery,
     and_,
     case,
     cast,
-    extract,
     func,
     literal,
     literal_column,
     or_,
     select,
+    text,
+    true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from tocsin.auth.actor import Actor
 from tocsin.clock import Clock
@@ -68,6 +69,8 @@ _REACHED = {
     "mitigate": Incident.mitigated_at,
     "resolve": Incident.resolved_at,
 }
+#: Severity counts' key for severities the current policy no longer has.
+OTHER = "(other)"
 _GROUP_COLUMN = {
     "severity": Incident.severity,
     "type": Incident.type,
@@ -80,29 +83,33 @@ def excluded_types(policy: Policy) -> list[str]:
     return sorted(t.key for t in policy.incident_types if t.exclude_from_metrics)
 
 
-def epoch_us(column: Any, dialect: str) -> ColumnElement[int]:
-    """Whole microseconds since 1970 of a timestamp column, exactly, on both databases.
+def span_us(start: Any, end: Any, dialect: str) -> ColumnElement[int]:
+    """Whole microseconds from ``start`` to ``end`` (timestamp columns), exactly.
 
-    SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC): seconds from the first 19
-    characters, microseconds from the last six (its own date functions keep milliseconds).
+    PostgreSQL: the interval's epoch in seconds as a double (fast; its error is far below
+    half a microsecond for any duration under centuries, so the cast rounds it to the exact
+    microsecond) times a million. SQLite keeps ``YYYY-MM-DD
+    HH:MM:SS.ffffff`` (UTC): seconds from the first 19 characters, microseconds from the
+    last six (its own date functions keep only milliseconds).
     """
     if dialect == "postgresql":
-        return cast(extract("epoch", column) * 1_000_000, BigInteger)
-    whole = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
-    return whole * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+        return cast(func.date_part("epoch", end - start) * 1_000_000, BigInteger)
+
+    def us(column: Any) -> ColumnElement[int]:
+        whole = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)
+        return whole * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+
+    return us(end) - us(start)
 
 
 def _durations(dialect: str) -> dict[str, ColumnElement[int]]:
-    def us(column: Any) -> ColumnElement[int]:
-        return epoch_us(column, dialect)
-
     i = Incident
     return {
-        "ttd": us(i.detected_at) - us(i.started_at),
-        "tta": us(i.acknowledged_at) - us(i.detected_at),
-        "ttm": us(i.mitigated_at) - us(i.acknowledged_at),
-        "ttr": us(i.resolved_at) - us(i.mitigated_at),
-        "duration": us(i.resolved_at) - us(i.detected_at),
+        "ttd": span_us(i.started_at, i.detected_at, dialect),
+        "tta": span_us(i.detected_at, i.acknowledged_at, dialect),
+        "ttm": span_us(i.acknowledged_at, i.mitigated_at, dialect),
+        "ttr": span_us(i.mitigated_at, i.resolved_at, dialect),
+        "duration": span_us(i.detected_at, i.resolved_at, dialect),
     }
 
 
@@ -141,12 +148,24 @@ class _Scope:
 
 async def _scope(session: AsyncSession, actor: Actor, clock: Clock) -> _Scope:
     bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # These aggregates are estimated costly enough for PostgreSQL to compile them
+        # (JIT), which took longer than running them: a second on a monthly report.
+        await session.execute(text("SET LOCAL jit = off"))
+        # Room to sort a month's durations for the percentiles in memory.
+        await session.execute(text("SET LOCAL work_mem = '32MB'"))
     policy = await policies.current_policy(session)
     return _Scope(actor, policy, clock.now(), bind.dialect.name)
 
 
-def _base(scope: _Scope, start: datetime, end: datetime, by: GroupBy | None) -> Subquery:
-    """One row per counted incident of ``[start, end)``: its group, durations, SLA flags."""
+def _base(
+    scope: _Scope, start: datetime, end: datetime, by: GroupBy | None, *, once: bool = False
+) -> NamedFromClause:
+    """One row per counted incident of ``[start, end)``: its group, durations, SLA flags.
+
+    ``once``: computed once per row although the aggregates name each column several
+    times (PostgreSQL would otherwise pull the subquery up and compute a column wherever
+    it is named): ``OFFSET 0`` keeps it a subquery of its own, streamed, not stored."""
     group = _GROUP_COLUMN[by] if by else literal_column("'all'")
     columns: list[Any] = [
         group.label("grp"),
@@ -160,7 +179,19 @@ def _base(scope: _Scope, start: datetime, end: datetime, by: GroupBy | None) -> 
     columns += [expr.label(name) for name, expr in _durations(scope.dialect).items()]
     columns += [expr.label(name) for name, expr in sla_flags(scope.now).items()]
     query = select(*columns).where(Incident.declared_at >= start, Incident.declared_at < end)
-    return scope.incidents(query).subquery("counted")
+    query = scope.incidents(query)
+    if once:
+        query = query.offset(0)
+    return query.subquery("counted")
+
+
+def _key(b: Any, grouped: bool) -> Any:
+    """The group's key column; the total has none (no GROUP BY: no sort of every row)."""
+    return b.grp if grouped else literal_column("'all'")
+
+
+def _by_group(query: Select[Any], b: Any, grouped: bool) -> Select[Any]:
+    return query.group_by(b.grp) if grouped else query
 
 
 def _sum(expr: Any) -> ColumnElement[Any]:
@@ -168,16 +199,17 @@ def _sum(expr: Any) -> ColumnElement[Any]:
 
 
 async def _sums(
-    session: AsyncSession, scope: _Scope, base: Subquery, *, percentiles: bool
+    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, grouped: bool, detail: bool
 ) -> dict[str | None, Sums]:
-    """The aggregate row of every group."""
+    """The aggregate row of every group, in one pass over the incidents; ``detail`` adds
+    the medians and p90s and the counts per severity and per root cause."""
     b = base.c
     dues = sum((b[f"d_{t}"] for t in STAGE_TARGETS), literal(0))
     mets = sum((b[f"m_{t}"] for t in STAGE_TARGETS), literal(0))
     breaches = sum((b[f"b_{t}"] for t in STAGE_TARGETS), literal(0))
     most_severe = scope.policy.severities[0].key
     columns: list[Any] = [
-        b.grp,
+        _key(b, grouped),
         func.count(),
         _sum(case((b.status.in_(OPEN_STATUSES), 1), else_=0)),
         func.count(b.resolved_at),
@@ -189,16 +221,21 @@ async def _sums(
     columns += [_sum(b[f"b_{t}"]) for t in STAGE_TARGETS]
     for name in DURATIONS:
         columns += [_sum(b[name]), func.count(b[name])]
-    pg_percentiles = percentiles and scope.dialect == "postgresql"
-    if pg_percentiles:
-        for name in DURATIONS:
-            value = cast(b[name], Float)
-            columns += [
-                func.percentile_cont(MEDIAN).within_group(value),
-                func.percentile_cont(P90).within_group(value),
-            ]
+    severities = [s.key for s in scope.policy.severities] if detail else []
+    causes = [c.key for c in scope.policy.root_causes] if detail else []
+    columns += [_sum(case((b.severity == key, 1), else_=0)) for key in severities]
+    columns += [_sum(case((b.root_cause == key, 1), else_=0)) for key in causes]
+    pg_percentiles = detail and scope.dialect == "postgresql"
+    if pg_percentiles:  # one sort per duration for both fractions
+        fractions = postgresql.array([MEDIAN, P90], type_=Float)
+        columns += [
+            func.percentile_cont(fractions, type_=postgresql.ARRAY(Float)).within_group(
+                cast(b[name], Float)
+            )
+            for name in DURATIONS
+        ]
     out: dict[str | None, Sums] = {}
-    for row in (await session.execute(select(*columns).group_by(b.grp))).all():
+    for row in (await session.execute(_by_group(select(*columns), b, grouped))).all():
         key, count, open_, resolved, breached, met, downtime, impact = row[:8]
         sums = Sums(
             key=key,
@@ -214,17 +251,23 @@ async def _sums(
         sums.breaches = {t: int(rest.pop(0)) for t in STAGE_TARGETS}
         for name in DURATIONS:
             sums.total_us[name], sums.count[name] = int(rest.pop(0)), int(rest.pop(0))
+        sums.severity_counts = {k: n for k in severities if (n := int(rest.pop(0)))}
+        other = sums.incidents - sum(sums.severity_counts.values())
+        if detail and other:  # severities the current policy no longer has
+            sums.severity_counts[OTHER] = other
+        sums.root_causes = {k: n for k in causes if (n := int(rest.pop(0)))}
         if pg_percentiles:
             for name in DURATIONS:
-                sums.median_us[name], sums.p90_us[name] = rest.pop(0), rest.pop(0)
+                both = rest.pop(0)
+                sums.median_us[name], sums.p90_us[name] = both if both else (None, None)
         out[key] = sums
-    if percentiles and not pg_percentiles:
+    if detail and not pg_percentiles:
         await _window_percentiles(session, base, out)
     return out
 
 
 async def _window_percentiles(
-    session: AsyncSession, base: Subquery, out: dict[str | None, Sums]
+    session: AsyncSession, base: NamedFromClause, out: dict[str | None, Sums]
 ) -> None:
     """SQLite: per group and duration, the values at positions ⌊h⌋ and ⌈h⌉ (h = p * (n -
     1), from 0) of the sorted values, by ROW_NUMBER and COUNT over the group."""
@@ -258,74 +301,64 @@ async def _window_percentiles(
             sums.p90_us[name] = figures.percentile_cont(p90_lo, p90_hi, P90, int(n))
 
 
-async def _severity_counts(
-    session: AsyncSession, base: Subquery
-) -> dict[str | None, dict[str, int]]:
-    b = base.c
-    rows = await session.execute(
-        select(b.grp, b.severity, func.count()).group_by(b.grp, b.severity)
-    )
-    out: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for key, severity, count in rows.all():
-        out[key][severity] = int(count)
-    return out
+FollowUp = tuple[tuple[int, int, int], tuple[int, int, int]]
 
 
-async def _root_causes(session: AsyncSession, base: Subquery) -> dict[str | None, dict[str, int]]:
-    b = base.c
-    rows = await session.execute(
-        select(b.grp, b.root_cause, func.count())
-        .where(b.root_cause.is_not(None))
-        .group_by(b.grp, b.root_cause)
-    )
-    out: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for key, cause, count in rows.all():
-        out[key][cause] = int(count)
-    return out
-
-
-async def _postmortems(
-    session: AsyncSession, scope: _Scope, base: Subquery
-) -> dict[str | None, tuple[int, int, int]]:
-    """Per group: postmortems expected (one was started, or the severity requires one),
-    final, and overdue (not final, past due)."""
-    b = base.c
-    required = [s.key for s in scope.policy.severities if s.postmortem.required]
-    now = literal(scope.now, UTCDateTime())
-    expected = or_(Postmortem.id.is_not(None), b.severity.in_(required))
-    rows = await session.execute(
-        select(
-            b.grp,
-            _sum(case((expected, 1), else_=0)),
-            _sum(case((Postmortem.status == "final", 1), else_=0)),
-            _sum(case((and_(Postmortem.status != "final", Postmortem.due_at < now), 1), else_=0)),
-        )
-        .select_from(base)
-        .outerjoin(Postmortem, Postmortem.incident_id == b.id)
-        .group_by(b.grp)
-    )
-    return {key: (int(t), int(f), int(o)) for key, t, f, o in rows.all()}
-
-
-async def _action_items(
-    session: AsyncSession, scope: _Scope, base: Subquery
-) -> dict[str | None, tuple[int, int, int]]:
-    """Per group: action items, closed (done or won't do), overdue (open, past due)."""
-    b = base.c
-    now = literal(scope.now, UTCDateTime())
+def _item_counts(now: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """Action items, closed (done or won't do), overdue (open, past due)."""
     closed = ActionItem.status.in_(CLOSED_ACTION_STATUSES)
-    rows = await session.execute(
-        select(
-            b.grp,
-            func.count(ActionItem.id),
-            _sum(case((closed, 1), else_=0)),
-            _sum(case((and_(~closed, ActionItem.due_at < now), 1), else_=0)),
+    return [
+        func.count(ActionItem.id),
+        _sum(case((closed, 1), else_=0)),
+        _sum(case((and_(~closed, ActionItem.due_at < now), 1), else_=0)),
+    ]
+
+
+async def _follow_up(
+    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, grouped: bool
+) -> dict[str | None, FollowUp]:
+    """Per group: postmortems expected (one was started, or the severity requires one),
+    final and overdue (not final, past due); and the action items' counts.
+
+    PostgreSQL looks each incident's rows up through LATERAL subqueries (index scans of
+    the incident's own rows) in one pass, where a join would read both tables whole."""
+    b = base.c
+    now = literal(scope.now, UTCDateTime())
+    postgres = scope.dialect == "postgresql"
+    query = select(_key(b, grouped)).select_from(base)
+    if postgres:
+        review = (
+            select(Postmortem.id, Postmortem.status, Postmortem.due_at)
+            .where(Postmortem.incident_id == b.id)
+            .lateral("pm")
         )
-        .select_from(base)
-        .join(ActionItem, ActionItem.incident_id == b.id)
-        .group_by(b.grp)
+        counted = [c.label(f"c{n}") for n, c in enumerate(_item_counts(now))]
+        ai = select(*counted).where(ActionItem.incident_id == b.id).lateral("ai")
+        query = query.outerjoin(review, true()).join(ai, true())
+        pm: Any = review.c
+        items = [_sum(column) for column in ai.c]
+    else:
+        pm = Postmortem
+        query = query.outerjoin(Postmortem, Postmortem.incident_id == b.id)
+        items = []
+    required = [s.key for s in scope.policy.severities if s.postmortem.required]
+    expected = or_(pm.id.is_not(None), b.severity.in_(required))
+    query = query.add_columns(
+        _sum(case((expected, 1), else_=0)),
+        _sum(case((pm.status == "final", 1), else_=0)),
+        _sum(case((and_(pm.status != "final", pm.due_at < now), 1), else_=0)),
+        *items,
     )
-    return {key: (int(t), int(c), int(o)) for key, t, c, o in rows.all()}
+    out: dict[str | None, FollowUp] = {}
+    for key, t, f, o, *rest in (await session.execute(_by_group(query, b, grouped))).all():
+        n, c, v = (int(x) for x in rest) if rest else (0, 0, 0)
+        out[key] = ((int(t), int(f), int(o)), (n, c, v))
+    if not postgres:
+        joined = select(_key(b, grouped), *_item_counts(now)).select_from(base)
+        joined = joined.join(ActionItem, ActionItem.incident_id == b.id)
+        for key, n, c, v in (await session.execute(_by_group(joined, b, grouped))).all():
+            out[key] = (out[key][0], (int(n), int(c), int(v)))
+    return out
 
 
 def _group_order(policy: Policy, by: GroupBy | None) -> Any:
@@ -357,14 +390,22 @@ async def period_report(
     results: list[list[GroupFigures]] = []
     for grouping in groupings:
         base = _base(scope, start, end, grouping)
-        now_sums = await _sums(session, scope, base, percentiles=True)
-        before = await _sums(
-            session, scope, _base(scope, before_start, before_end, grouping), percentiles=False
+        grouped = grouping is not None
+        now_sums = await _sums(
+            session,
+            scope,
+            _base(scope, start, end, grouping, once=True),
+            grouped=grouped,
+            detail=True,
         )
-        severities = await _severity_counts(session, base)
-        causes = await _root_causes(session, base)
-        reviews = await _postmortems(session, scope, base)
-        actions = await _action_items(session, scope, base)
+        before = await _sums(
+            session,
+            scope,
+            _base(scope, before_start, before_end, grouping, once=True),
+            grouped=grouped,
+            detail=False,
+        )
+        follow_up = await _follow_up(session, scope, base, grouped=grouped)
         if grouping is None and "all" not in now_sums:  # no incident at all
             now_sums["all"] = Sums(key="all")
         keys = sorted(now_sums, key=_group_order(scope.policy, grouping))
@@ -375,10 +416,9 @@ async def period_report(
                     None if grouping is None else key,
                     now_sums[key],
                     before.get(key, Sums(key=key)),
-                    severities.get(key, {}),
-                    figures.top_root_causes(causes.get(key, {}), names),
-                    reviews.get(key, (0, 0, 0)),
-                    actions.get(key, (0, 0, 0)),
+                    now_sums[key].severity_counts,
+                    figures.top_root_causes(now_sums[key].root_causes, names),
+                    *follow_up.get(key, ((0, 0, 0), (0, 0, 0))),
                 )
                 for key in keys
             ]
