@@ -4,6 +4,7 @@ updates that move components, drafts from the policy's templates, the page's ver
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,14 @@ from tocsin.incidents.models import IncidentEvent
 from tocsin.incidents.schemas import DeclareIn
 from tocsin.statuspage import public, service
 from tocsin.statuspage.models import ComponentChange, StatusComponent
-from tocsin.statuspage.schemas import DraftIn, PublishIn, UpdateIn
+from tocsin.statuspage.schemas import (
+    ComponentIn,
+    DraftIn,
+    MaintenanceIn,
+    MaintenanceUpdateIn,
+    PublishIn,
+    UpdateIn,
+)
 
 SEED_000 = POLICIES / "seed-000-arabisch-online-leren.yaml"
 
@@ -261,3 +269,57 @@ async def test_a_draft_uses_the_policy_templates_without_people(ctx: Context) ->
     # No policy text for monitoring: Tocsin's built-in, in the page's language (nl).
     assert "We hebben een oplossing doorgevoerd voor Lessen (content_library)" in dutch.body
     assert "commander-person" not in draft.body + dutch.body
+
+
+async def test_every_public_change_moves_the_version_and_reading_does_not(
+    seeded: Context,
+) -> None:
+    clock = seeded.clock
+    seen = [await version(seeded)]
+
+    async def changed() -> None:
+        now = await version(seeded)
+        assert now > seen[-1]
+        seen.append(now)
+
+    async with seeded.db.write() as session:
+        await service.create_component(
+            session,
+            SYSTEM,
+            ComponentIn(key="mobile", name="Mobile app", group="Apps"),
+            clock=clock,
+        )
+    await changed()
+    async with seeded.db.write() as session:
+        await service.set_component_status(session, SYSTEM, "mobile", "partial_outage", clock=clock)
+    await changed()
+    async with seeded.db.write() as session:
+        row = await service.schedule_maintenance(
+            session,
+            SYSTEM,
+            MaintenanceIn(
+                name="m",
+                body="b",
+                scheduled_for=clock.now() + timedelta(hours=1),
+                scheduled_until=clock.now() + timedelta(hours=2),
+                components=["mobile"],
+            ),
+            clock=clock,
+        )
+    await changed()
+    async with seeded.db.write() as session:
+        await service.move_maintenance(
+            session, SYSTEM, row.public_id, MaintenanceUpdateIn(status="in_progress"), clock=clock
+        )
+    await changed()
+    async with seeded.db.write() as session:
+        await service.remove_component(session, SYSTEM, "mobile", clock=clock)
+    await changed()
+    await apply_policy(seeded, SEED_000)
+    await changed()
+    async with seeded.db.read() as session:
+        view = await public.public_view(session, clock=clock)
+        await service.list_components(session)
+    assert view.version == seen[-1] == await version(seeded)
+    assert view.page["name"] == "Arabisch Online Leren - Status"  # the new policy's page
+    assert view.locale == "nl" and view.page["time_zone"] == "Europe/Amsterdam"
