@@ -11,14 +11,15 @@ sends GETs, each as soon as the previous answer arrived.
 Baseline, same run, same server processes: ``GET /bench/bare/{size}`` (mounted by
 ``TOCSIN_BENCH_BARE_ENDPOINT=1`` only), which answers ``size`` bytes from memory with no
 database: once with the size of the page (or of the JSON) measured, so that both send the
-same bytes, and once with an empty body (the stack's fastest answer). Printed: requests/s
-and p50 / p99 / max latency of each, the ratios, and whether the target (issue 6: at least
-50 % of the bare endpoint's rate) is met. Endpoints are measured in turns (``--rounds``),
+same bytes, and once with an empty body (the stack's fastest answer). Requests accept
+gzip, as browsers do (the page is sent as a gzip copy made once per rendering). Printed:
+requests/s and p50 / p99 / max latency of each, the ratios, and whether the target (issue
+6: at least 50 % of the bare endpoint's rate, taken against its empty answer) is met. Endpoints are measured in turns (``--rounds``),
 so that all see the same load of whatever else runs on the machine; the load average is
 printed with the figures.
 
     .venv/bin/python bench/statuspage.py [--workers 2] [--connections 32] [--seconds 8]
-        [--rounds 3] [--postgres URL]
+        [--rounds 3] [--postgres URL] [--reuse]
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ async def _prepare(url: str) -> None:
 
 
 def _get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    """A GET as browsers send it, accepting gzip."""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n".encode()
 
 
 def _row(name: str, phase: Phase) -> str:
@@ -168,9 +170,13 @@ async def main() -> None:
         "--postgres",
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/tocsin_bench_statuspage",
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database seeded by an earlier run"
+    )
     args = parser.parse_args()
 
-    await _prepare(args.postgres)
+    if not args.reuse:
+        await _prepare(args.postgres)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = tocsin(
@@ -182,7 +188,10 @@ async def main() -> None:
     try:
         await wait_ready(base)
         async with httpx.AsyncClient(base_url=base) as http:
-            sizes = {path: len((await http.get(path)).content) for path in paths}
+            gzip = {"Accept-Encoding": "gzip"}
+            answers = {path: await http.get(path, headers=gzip) for path in paths}
+            sizes = {path: int(answers[path].headers["content-length"]) for path in paths}
+            plain = {path: len(answers[path].content) for path in paths}
         endpoints = {
             "bare, empty body": "/bench/bare/0",
             **{f"bare, {sizes[p]:,} bytes": f"/bench/bare/{sizes[p]}" for p in paths},
@@ -206,7 +215,8 @@ async def main() -> None:
     print(
         f"{args.workers} server processes (tocsin serve --no-worker), PostgreSQL, "
         f"{COMPONENTS} components, {INCIDENTS} past incidents, {args.connections} connections, "
-        f"{args.seconds:g} s each in {args.rounds} rounds"
+        f"{args.seconds:g} s each in {args.rounds} rounds; clients accept gzip, as browsers "
+        f"do: " + ", ".join(f"{p} {plain[p]:,} bytes sent as {sizes[p]:,}" for p in paths)
     )
     for name, phase in phases.items():
         print(_row(name, phase))
@@ -218,14 +228,15 @@ async def main() -> None:
     for path in paths:
         rate = phases[path].rate
         same = phases[f"bare, {sizes[path]:,} bytes"].rate
-        ratio = rate / same if same else 0.0
+        ratio = rate / empty if empty else 0.0
         met = met and ratio >= TARGET_RATIO
         print(
-            f"ratio {path} to bare: {ratio:.0%} (same body size), "
-            f"{rate / empty if empty else 0.0:.0%} (empty body)"
+            f"ratio {path} to bare: {ratio:.0%} (empty body), "
+            f"{rate / same if same else 0.0:.0%} (same body size)"
         )
     print(
-        f"target >= {TARGET_RATIO:.0%} of the bare endpoint's rate: {'met' if met else 'NOT met'}"
+        f"target >= {TARGET_RATIO:.0%} of the bare endpoint's rate (its empty answer): "
+        f"{'met' if met else 'NOT met'}"
     )
 
 
