@@ -178,3 +178,10 @@ async def test_gzip_for_who_accepts_it(site: httpx.AsyncClient) -> None:
     assert packed.content == plain.content  # httpx unpacked it
     assert int(packed.headers["content-length"]) < len(plain.content) / 4
     assert packed.headers["etag"] != plain.headers["etag"]
+
+
+@pytest.mark.parametrize("path", ["/status", "/api/v2/status.json", "/status/assets/status.css"])
+async def test_head_for_uptime_monitors(site: httpx.AsyncClient, path: str) -> None:
+    got = await site.get(path)
+    head = await site.head(path)
+    assert head.status_code == 200 and head.headers["etag"] == got.headers["etag"]

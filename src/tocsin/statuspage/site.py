@@ -56,6 +56,8 @@ async def serve(request: Request, path: str) -> Response:
     return Response(body, media_type=found.media_type, headers=headers)
 
 
+#: HEAD too: uptime monitors ask so (and the server sends no body).
+READ = ["GET", "HEAD"]
 #: The fixed addresses of the live surface and the file of the surface each serves.
 FIXED = {
     "/status": INDEX,
@@ -72,21 +74,21 @@ def _fixed(path: str, file: str) -> None:
         return await serve(request, file)
 
     page.__name__ = "public_" + "".join(c if c.isalnum() else "_" for c in path)
-    router.add_api_route(path, page, methods=["GET"])
+    router.add_api_route(path, page, methods=READ)
 
 
 for _path, _file in FIXED.items():
     _fixed(_path, _file)
 
 
-@router.get("/status/incidents/{incident_id}")
+@router.api_route("/status/incidents/{incident_id}", methods=READ)
 async def incident(request: Request, incident_id: str) -> Response:
     if not SAFE_ID.match(incident_id):
         raise NotFound(f"no incident {incident_id!r} on the status page")
     return await serve(request, incident_file(incident_id))
 
 
-@router.get("/status/assets/{name}")
+@router.api_route("/status/assets/{name}", methods=READ)
 async def asset(request: Request, name: str) -> Response:
     return await serve(request, f"assets/{name}")
 
