@@ -17,8 +17,9 @@ from tocsin.errors import Conflict, Forbidden, InvalidInput
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import IncidentEvent
 from tocsin.incidents.schemas import DeclareIn
+from tocsin.notify.models import Notification
 from tocsin.statuspage import public, service
-from tocsin.statuspage.models import ComponentChange, StatusComponent
+from tocsin.statuspage.models import ComponentChange, StatusComponent, Subscriber
 from tocsin.statuspage.schemas import (
     ComponentIn,
     DraftIn,
@@ -323,3 +324,52 @@ async def test_every_public_change_moves_the_version_and_reading_does_not(
     assert view.version == seen[-1] == await version(seeded)
     assert view.page["name"] == "Arabisch Online Leren - Status"  # the new policy's page
     assert view.locale == "nl" and view.page["time_zone"] == "Europe/Amsterdam"
+
+
+async def test_only_send_subscriber_email_tells_subscribers(seeded: Context) -> None:
+    """Seed 004's matrix: the Incident Commander updates the status page but does not
+    e-mail subscribers; the Communication Coordinator does both."""
+    clock = seeded.clock
+    async with seeded.db.write() as session:
+        session.add(
+            Subscriber(
+                kind="email",
+                address="reader@example.org",
+                components=[],
+                created_at=clock.now(),
+                confirmed_at=clock.now(),
+                generation=1,
+            )
+        )
+    commander = await add_user(seeded, "sp-commander@example.com", roles=("incident-commander",))
+    data = PublishIn(
+        name="Slow", body="Pages are slow.", components={"web-ui": "degraded_performance"}
+    )
+    async with seeded.db.write() as session:
+        quiet = await service.publish(session, commander, data, clock=clock)
+    assert await told(seeded) == []
+    with pytest.raises(Forbidden) as refused:
+        async with seeded.db.write() as session:
+            await service.post_update(
+                session,
+                commander,
+                quiet.public_id,
+                UpdateIn(status="identified", body="Found it.", deliver_notifications=True),
+                clock=clock,
+            )
+    assert refused.value.details["permission"] == "send-subscriber-email"
+    async with seeded.db.write() as session:
+        await service.post_update(
+            session,
+            await publisher(seeded),
+            quiet.public_id,
+            UpdateIn(status="resolved", body="Fast again."),
+            clock=clock,
+        )
+    assert await told(seeded) == ["[Music Learning Community Status] Resolved: Slow"]
+
+
+async def told(ctx: Context) -> list[str]:
+    async with ctx.db.read() as session:
+        rows = await session.scalars(select(Notification).order_by(Notification.id))
+        return [r.subject for r in rows if r.payload["data"]["kind"].startswith("statuspage.")]

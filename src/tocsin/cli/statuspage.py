@@ -46,7 +46,11 @@ ComponentOpt = Annotated[
 ]
 PublicIdArg = Annotated[str, typer.Argument(help="The public id (12 characters).")]
 NotifyOpt = Annotated[
-    bool, typer.Option("--notify/--no-notify", help="Tell subscribers (default: yes).")
+    bool | None,
+    typer.Option(
+        "--notify/--no-notify",
+        help="Tell subscribers (default: when you may: permission send-subscriber-email).",
+    ),
 ]
 
 
@@ -226,7 +230,7 @@ def incident_publish(
         str | None,
         typer.Option(help="none, minor, major or critical (default: from the components)."),
     ] = None,
-    notify: NotifyOpt = True,
+    notify: NotifyOpt = None,
     as_json: Json = False,
 ) -> None:
     """Publish a public incident (permission update-status-page)."""
@@ -256,7 +260,7 @@ def incident_update(
     ],
     body: Annotated[str, typer.Option(help="The update's reviewed wording.")],
     component: ComponentOpt = None,
-    notify: NotifyOpt = True,
+    notify: NotifyOpt = None,
     as_json: Json = False,
 ) -> None:
     """Post an update; resolving puts the incident's components back to operational
@@ -335,7 +339,7 @@ def maintenance_schedule(
     manual: Annotated[
         bool, typer.Option("--manual", help="Do not start and complete it by itself.")
     ] = False,
-    notify: NotifyOpt = True,
+    notify: NotifyOpt = None,
     as_json: Json = False,
 ) -> None:
     """Announce maintenance; it moves to in progress at START and to completed at END."""
@@ -364,7 +368,7 @@ def maintenance_move(
     body: Annotated[
         str | None, typer.Option(help="The update's wording (default: a standard line).")
     ] = None,
-    notify: NotifyOpt = True,
+    notify: NotifyOpt = None,
     as_json: Json = False,
 ) -> None:
     """Move a maintenance on by hand."""

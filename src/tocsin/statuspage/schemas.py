@@ -62,7 +62,8 @@ class PublishIn(Input):
     impact: Impact | None = None
     #: The internal incident this reports on (its reference); never shown publicly.
     incident: str | None = Field(None, max_length=32)
-    deliver_notifications: bool = True
+    #: Tell subscribers; by default when the publisher may (``send-subscriber-email``).
+    deliver_notifications: bool | None = None
 
     _name = field_validator("name", "body")(_text)
 
@@ -74,7 +75,8 @@ class UpdateIn(Input):
     body: str = Field(min_length=1, max_length=20000)
     components: dict[str, ComponentStatus] = Field(default_factory=dict, max_length=200)
     impact: Impact | None = None
-    deliver_notifications: bool = True
+    #: Tell subscribers; by default when the publisher may (``send-subscriber-email``).
+    deliver_notifications: bool | None = None
 
     _body = field_validator("body")(_text)
 
@@ -87,7 +89,8 @@ class MaintenanceIn(Input):
     components: list[str] = Field(default_factory=list, max_length=200)
     #: Move to in progress at ``scheduled_for`` and to completed at ``scheduled_until``.
     auto_transition: bool = True
-    deliver_notifications: bool = True
+    #: Tell subscribers; by default when the publisher may (``send-subscriber-email``).
+    deliver_notifications: bool | None = None
 
     _name = field_validator("name", "body")(_text)
     _times = field_validator("scheduled_for", "scheduled_until")(_aware)
@@ -102,7 +105,8 @@ class MaintenanceIn(Input):
 class MaintenanceUpdateIn(Input):
     status: MaintenanceStatus
     body: str | None = Field(None, min_length=1, max_length=20000)
-    deliver_notifications: bool = True
+    #: Tell subscribers; by default when the publisher may (``send-subscriber-email``).
+    deliver_notifications: bool | None = None
 
 
 class DraftIn(Input):

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit import service as audit
 from tocsin.auth.actor import ENGINE, Actor
-from tocsin.auth.permissions import require
+from tocsin.auth.permissions import allowed, require
 from tocsin.clock import Clock
 from tocsin.comms import render
 from tocsin.comms.context import incident_context
@@ -45,6 +45,8 @@ from tocsin.statuspage.models import (
 )
 
 PERMISSION = "update-status-page"
+#: Who may have subscribers told of a change (seed 004: not every publisher may).
+NOTIFY_PERMISSION = "send-subscriber-email"
 #: The job that moves a maintenance on at its start and end.
 MAINTENANCE_JOB = "statuspage.maintenance"
 #: What an automatic maintenance step says when the publisher wrote nothing.
@@ -264,6 +266,16 @@ async def _allowed(session: AsyncSession, actor: Actor, *, clock: Clock) -> Poli
     policy = await _policy(session, clock=clock)
     require(policy, actor, PERMISSION)
     return policy
+
+
+def _deliver(policy: Policy, actor: Actor, wanted: bool | None) -> bool:
+    """Whether subscribers hear of a change: by default when the publisher may have them
+    told (``send-subscriber-email``); asked for, only by one who may."""
+    if wanted is None:
+        return allowed(policy, actor, NOTIFY_PERMISSION)
+    if wanted:
+        require(policy, actor, NOTIFY_PERMISSION)
+    return wanted
 
 
 def component_out(row: StatusComponent, groups: Mapping[int, str]) -> schemas.ComponentOut:
@@ -554,7 +566,8 @@ async def publish(
     session: AsyncSession, actor: Actor, data: schemas.PublishIn, *, clock: Clock
 ) -> PublicIncident:
     """A new public incident and its first update (permission ``update-status-page``)."""
-    await _allowed(session, actor, clock=clock)
+    policy = await _allowed(session, actor, clock=clock)
+    deliver = _deliver(policy, actor, data.deliver_notifications)
     linked = await _linked(session, actor, data.incident) if data.incident else None
     if data.status in ("resolved", "postmortem"):
         raise InvalidInput(
@@ -587,11 +600,11 @@ async def publish(
         data.body,
         data.components,
         clock=clock,
-        deliver=data.deliver_notifications,
+        deliver=deliver,
     )
     if linked is not None:
         await _on_timeline(session, actor, linked, row, "Published on the status page", clock=clock)
-    if data.deliver_notifications:
+    if deliver:
         await subscribers.announce(session, row, update_row, "incident.created", clock=clock)
     return row
 
@@ -601,7 +614,8 @@ async def post_update(
 ) -> PublicIncident:
     """A new update of a public incident. Resolving it puts its components back to
     operational unless the update says otherwise (or another incident still has them)."""
-    await _allowed(session, actor, clock=clock)
+    policy = await _allowed(session, actor, clock=clock)
+    deliver = _deliver(policy, actor, data.deliver_notifications)
     row = await _get(session, public_id, "incident", lock=True)
     if row.status == "postmortem" or (row.status == "resolved" and data.status in rules.UNRESOLVED):
         raise Conflict(
@@ -629,13 +643,13 @@ async def post_update(
         data.body,
         changes,
         clock=clock,
-        deliver=data.deliver_notifications,
+        deliver=deliver,
     )
     if row.incident_id is not None:
         linked = await session.get(Incident, row.incident_id)
         if linked is not None:
             await _on_timeline(session, actor, linked, row, "Status page update", clock=clock)
-    if data.deliver_notifications:
+    if deliver:
         resolving = data.status == "resolved" and was != "resolved"
         event = "incident.resolved" if resolving else "incident.updated"
         await subscribers.announce(session, row, update_row, event, clock=clock)
@@ -666,8 +680,10 @@ async def _plan(session: AsyncSession, row: PublicIncident, *, clock: Clock) -> 
 async def schedule_maintenance(
     session: AsyncSession, actor: Actor, data: schemas.MaintenanceIn, *, clock: Clock
 ) -> PublicIncident:
-    """Announce maintenance; with ``auto_transition`` it starts and completes by itself."""
-    await _allowed(session, actor, clock=clock)
+    """Announce maintenance; with ``auto_transition`` it starts and completes by itself
+    (subscribers hear of that if they were to hear of the announcement)."""
+    policy = await _allowed(session, actor, clock=clock)
+    deliver = _deliver(policy, actor, data.deliver_notifications)
     await _leaves(session, data.components)
     now = clock.now()
     row = PublicIncident(
@@ -695,7 +711,7 @@ async def schedule_maintenance(
         data.body,
         {},
         clock=clock,
-        deliver=data.deliver_notifications,
+        deliver=deliver,
     )
     if data.auto_transition:
         await _plan(session, row, clock=clock)
@@ -717,11 +733,10 @@ async def move_maintenance(
 ) -> PublicIncident:
     """Move a maintenance on: in progress (its components under maintenance), verifying,
     completed (back to operational). A hand-made step cancels the timer it replaces."""
-    await _allowed(session, actor, clock=clock)
+    policy = await _allowed(session, actor, clock=clock)
+    deliver = _deliver(policy, actor, data.deliver_notifications)
     row = await _get(session, public_id, "maintenance", lock=True)
-    return await _move(
-        session, actor, row, data.status, data.body, clock=clock, deliver=data.deliver_notifications
-    )
+    return await _move(session, actor, row, data.status, data.body, clock=clock, deliver=deliver)
 
 
 async def _move(
@@ -732,7 +747,7 @@ async def _move(
     body: str | None,
     *,
     clock: Clock,
-    deliver: bool = True,
+    deliver: bool,
 ) -> PublicIncident:
     order = rules.MAINTENANCE_STATUSES
     if row.status == "completed" or order.index(status) < order.index(row.status):
@@ -774,10 +789,18 @@ async def advance_maintenance(
     row = await session.get(PublicIncident, maintenance_id, with_for_update=True)
     if row is None or row.kind != "maintenance" or not row.auto_transition:
         return
+    # Subscribers hear of it if they heard of its announcement.
+    announced = await session.scalar(
+        select(PublicUpdate.deliver_notifications)
+        .where(PublicUpdate.incident_id == row.id)
+        .order_by(PublicUpdate.created_at, PublicUpdate.id)
+        .limit(1)
+    )
+    deliver = bool(announced)
     if step == "start" and row.status == "scheduled":
-        await _move(session, ENGINE, row, "in_progress", None, clock=clock)
+        await _move(session, ENGINE, row, "in_progress", None, clock=clock, deliver=deliver)
     elif step == "end" and row.status != "completed":
-        await _move(session, ENGINE, row, "completed", None, clock=clock)
+        await _move(session, ENGINE, row, "completed", None, clock=clock, deliver=deliver)
 
 
 # --- reading (publishers) ----------------------------------------------------------------
