@@ -187,13 +187,15 @@ async def sync(
     *,
     clock: Clock,
     public_url: str | None = None,
+    fresh: bool = False,
 ) -> None:
     """Fire the stage routes that now apply and have not fired; plan, move or cancel the
-    timers of ``after:`` routes. Runs in the transaction of every incident change."""
+    timers of ``after:`` routes. Runs in the transaction of every incident change;
+    ``fresh``: in the one that declared it (nothing fired or planned yet)."""
     routes = policy.comms.routes
     if not routes:
         return
-    fired = await _marks(session, incident)
+    fired = set() if fresh else await _marks(session, incident)
     timed: list[Route] = []
     for route in routes:
         if route.after is not None:
@@ -215,7 +217,7 @@ async def sync(
                 public_url=public_url,
             )
     if timed:
-        await _plan(session, policy, incident, timed, fired, clock=clock)
+        await _plan(session, policy, incident, timed, fired, clock=clock, fresh=fresh)
 
 
 def _stage_reason(
@@ -236,14 +238,17 @@ async def _plan(
     fired: set[str],
     *,
     clock: Clock,
+    fresh: bool = False,
 ) -> None:
     keys = {route.key: job_key(incident, route) for route in routes}
-    rows = await session.execute(
-        select(Job.dedup_key, Job.due_at).where(
-            Job.dedup_key.in_(list(keys.values())), Job.status == "pending"
+    pending: dict[str | None, datetime] = {}
+    if not fresh:
+        rows = await session.execute(
+            select(Job.dedup_key, Job.due_at).where(
+                Job.dedup_key.in_(list(keys.values())), Job.status == "pending"
+            )
         )
-    )
-    pending: dict[str | None, datetime] = {key: due for key, due in rows}
+        pending = {key: due for key, due in rows}
     for route in routes:
         key = keys[route.key]
         wanted = (

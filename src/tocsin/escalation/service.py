@@ -38,18 +38,25 @@ def _closed(incident: Incident) -> bool:
     return incident.status in ("resolved", "closed")
 
 
-async def sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:
-    """Bring the incident's escalation and timers in line with its current state."""
+async def sync(
+    session: AsyncSession, incident: Incident, *, clock: Clock, fresh: bool = False
+) -> None:
+    """Bring the incident's escalation and timers in line with its current state.
+
+    ``fresh``: the incident was declared in this transaction, so it has no escalation,
+    roles or timers yet and nothing needs looking up or cancelling (a declaration is the
+    hot path of an alert storm)."""
     policy = await policies.policy_by_id(session, incident.policy_version_id)
-    escalation = await session.get(Escalation, incident.id)
+    escalation = None if fresh else await session.get(Escalation, incident.id)
     if _closed(incident):
         if escalation is not None and escalation.status == "active":
             await _stop(session, incident, escalation, "incident resolved", clock=clock)
     else:
-        await _follow_ladder(session, policy, incident, escalation, clock=clock)
-        await _cancel_moot(session, incident, clock=clock)
-    await _plan_sla(session, policy, incident, clock=clock)
-    await _plan_cadence(session, policy, incident, clock=clock)
+        await _follow_ladder(session, policy, incident, escalation, clock=clock, fresh=fresh)
+        if not fresh:  # a new incident's conditions all hold: nothing is moot yet
+            await _cancel_moot(session, incident, clock=clock)
+    await _plan_sla(session, policy, incident, clock=clock, fresh=fresh)
+    await _plan_cadence(session, policy, incident, clock=clock, fresh=fresh)
 
 
 def _ladder(policy: Policy, incident: Incident) -> Ladder | None:
@@ -65,6 +72,7 @@ async def _follow_ladder(
     escalation: Escalation | None,
     *,
     clock: Clock,
+    fresh: bool = False,
 ) -> None:
     ladder = _ladder(policy, incident)
     now = clock.now()
@@ -80,7 +88,9 @@ async def _follow_ladder(
         )
         session.add(escalation)
         await session.flush()
-        planned = await _plan_steps(session, incident, ladder, escalation.started_at, clock=clock)
+        planned = await _plan_steps(
+            session, incident, ladder, escalation.started_at, clock=clock, fresh=fresh
+        )
         await _note(
             session,
             incident,
@@ -158,18 +168,27 @@ async def _stop(
 
 
 async def _plan_steps(
-    session: AsyncSession, incident: Incident, ladder: Ladder, start: datetime, *, clock: Clock
+    session: AsyncSession,
+    incident: Incident,
+    ladder: Ladder,
+    start: datetime,
+    *,
+    clock: Clock,
+    fresh: bool = False,
 ) -> int:
-    """Write every run of the ladder as pending steps, each with its job."""
+    """Write every run of the ladder as pending steps, each with its job (``fresh``: the
+    incident's first, nothing run before)."""
     now = clock.now()
-    first_cycle = await session.scalar(
-        select(func.max(EscalationStep.cycle)).where(
-            EscalationStep.incident_id == incident.id,
-            EscalationStep.ladder_key == ladder.key,
+    first, done = 0, set()
+    if not fresh:
+        first_cycle = await session.scalar(
+            select(func.max(EscalationStep.cycle)).where(
+                EscalationStep.incident_id == incident.id,
+                EscalationStep.ladder_key == ladder.key,
+            )
         )
-    )
-    first = 0 if first_cycle is None else first_cycle + 1
-    done = await _fired_signatures(session, incident)
+        first = 0 if first_cycle is None else first_cycle + 1
+        done = await _fired_signatures(session, incident)
     planned = 0
     for run in range(ladder.repeat + 1):
         base = start + run * ladder.cycle()
@@ -314,11 +333,12 @@ def sla_key(incident: Incident, target: str, phase: str) -> str:
 
 
 async def _plan_sla(
-    session: AsyncSession, policy: Policy, incident: Incident, *, clock: Clock
+    session: AsyncSession, policy: Policy, incident: Incident, *, clock: Clock, fresh: bool
 ) -> None:
     """A warning ahead of each open SLA due time and a breach check at it; for a required
     role, a reminder at its deadline and an escalation after it."""
-    stamps = stage_clock.stage_stamps(incident, await _roles(session, incident))
+    roles = [] if fresh else await _roles(session, incident)
+    stamps = stage_clock.stage_stamps(incident, roles)
     severity = policy.severity(incident.severity)
     for target, due_text in incident.sla_due.items():
         phases = _sla_phases(policy, severity, target, due_text)
@@ -335,7 +355,7 @@ async def _plan_sla(
                 await jobs.schedule(
                     session, SLA_JOB, payload, clock=clock, due_at=due, dedup_key=key
                 )
-            else:
+            elif not fresh:
                 await jobs.cancel(session, key)
 
 
@@ -383,14 +403,16 @@ def cadence_key(incident: Incident) -> str:
 
 
 async def _plan_cadence(
-    session: AsyncSession, policy: Policy, incident: Incident, *, clock: Clock
+    session: AsyncSession, policy: Policy, incident: Incident, *, clock: Clock, fresh: bool
 ) -> None:
     severity = policy.severity(incident.severity)
     every = severity.update_every if severity else None
     if _closed(incident) or every is None or every.time <= timedelta(0):
-        await jobs.cancel(session, cadence_key(incident))
+        if not fresh:
+            await jobs.cancel(session, cadence_key(incident))
         return
-    due = await last_update_at(session, incident) + every.time
+    last = incident.declared_at if fresh else await last_update_at(session, incident)
+    due = last + every.time
     await reschedule_cadence(session, incident, due, clock=clock)
 
 

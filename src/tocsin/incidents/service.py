@@ -316,16 +316,14 @@ async def join_paged(
             await _add_participant(session, incident, user.id, clock=clock)
 
 
-async def _instantiate_checklists(session: AsyncSession, incident: Incident, policy: Policy) -> int:
-    """Add the checklists that apply and are not on the incident yet; returns how many."""
-    present = {
-        key
-        for key in await session.scalars(
-            select(ChecklistItem.checklist)
-            .where(ChecklistItem.incident_id == incident.id)
-            .distinct()
-        )
-    }
+async def _instantiate_checklists(
+    session: AsyncSession, incident: Incident, policy: Policy, *, present: set[str] | None = None
+) -> int:
+    """Add the checklists that apply and are not on the incident yet (``present``, looked
+    up unless given); returns how many."""
+    if present is None:
+        query = select(ChecklistItem.checklist).where(ChecklistItem.incident_id == incident.id)
+        present = set(await session.scalars(query.distinct()))
     added = 0
     for spec in policy.checklists_for(incident.severity, incident.type):
         if spec.key in present:
@@ -394,10 +392,13 @@ async def _declare(
         sla_due={},
         ladder_key=data.escalation,
     )
+    stage_clock.refresh_due(incident, policy, [])
     session.add(incident)
     await session.flush()
-    stage_clock.refresh_due(incident, policy, [])
-    await _add_participant(session, incident, actor.user_id, clock=clock)
+    if actor.user_id is not None:  # a new incident has no participants to look up
+        session.add(
+            IncidentParticipant(incident_id=incident.id, user_id=actor.user_id, added_at=now)
+        )
     await _log(
         session,
         actor,
@@ -415,7 +416,7 @@ async def _declare(
             "policy_version": version.version,
         },
     )
-    if await _instantiate_checklists(session, incident, policy):
+    if await _instantiate_checklists(session, incident, policy, present=set()):
         await _log(
             session,
             actor,
@@ -425,7 +426,7 @@ async def _declare(
             clock=clock,
             audited=False,
         )
-    await _escalation_sync(session, incident, clock=clock)
+    await _escalation_sync(session, incident, clock=clock, fresh=True)
     return incident, day
 
 
@@ -475,13 +476,16 @@ async def _was_paged(
     )
 
 
-async def _escalation_sync(session: AsyncSession, incident: Incident, *, clock: Clock) -> None:
+async def _escalation_sync(
+    session: AsyncSession, incident: Incident, *, clock: Clock, fresh: bool = False
+) -> None:
     """Escalation, SLA and cadence timers and comms routes follow every change, in the
-    same transaction."""
+    same transaction; ``fresh`` in the one that declared the incident."""
     from tocsin.comms import routing  # comms reads incidents (its context): imported late
 
-    await escalation.sync(session, incident, clock=clock)
-    await routing.sync(session, await incident_policy(session, incident), incident, clock=clock)
+    await escalation.sync(session, incident, clock=clock, fresh=fresh)
+    policy = await incident_policy(session, incident)
+    await routing.sync(session, policy, incident, clock=clock, fresh=fresh)
 
 
 async def _comms_event(

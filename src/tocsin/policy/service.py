@@ -60,6 +60,8 @@ async def current_version(session: AsyncSession) -> PolicyVersion:
             select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
         )
         seen["current"] = version
+        if version is not None:
+            seen[version.id] = version.checksum
     if version is None:
         raise NotFound(
             "no policy has been applied yet; run `tocsin policy apply FILE`",
