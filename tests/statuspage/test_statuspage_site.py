@@ -4,6 +4,7 @@ rebuilt when the page's version moves or its view grows old."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -185,3 +186,24 @@ async def test_head_for_uptime_monitors(site: httpx.AsyncClient, path: str) -> N
     got = await site.get(path)
     head = await site.head(path)
     assert head.status_code == 200 and head.headers["etag"] == got.headers["etag"]
+
+
+async def test_requests_during_a_rebuild_get_the_previous_rendering(
+    seeded: Context, story: Story
+) -> None:
+    cache = PublicCache(base_url="http://x", recheck=0.0)
+    old = await cache.file(seeded, "api/v2/summary.json")
+    async with seeded.db.write() as session:
+        await service.post_update(
+            session,
+            SYSTEM,
+            story.open_id,
+            UpdateIn(status="monitoring", body="A fix is out.", deliver_notifications=False),
+            clock=seeded.clock,
+        )
+    rebuilt, meanwhile = await asyncio.gather(
+        cache.file(seeded, "api/v2/summary.json"), cache.file(seeded, "api/v2/summary.json")
+    )
+    assert meanwhile is old
+    assert rebuilt is not None and b"A fix is out." in rebuilt.body
+    assert await cache.file(seeded, "api/v2/summary.json") is rebuilt

@@ -3,8 +3,8 @@
 Every public change moves ``public_version`` (one cheap query). The cache asks for it at
 most once per ``recheck`` seconds (1 s by default, ``TOCSIN_STATUSPAGE_RECHECK_SECONDS``;
 0 asks on every request), and when it moved builds the :class:`PublicView` once and
-renders each file the first time it is asked for. Concurrent requests wait for one
-rebuild rather than each doing it. A view is also rebuilt after ``max_age`` of the clock's
+renders each file the first time it is asked for. One request asks and rebuilds; the
+requests that come meanwhile get what was rendered before (or, on the first, wait for it). A view is also rebuilt after ``max_age`` of the clock's
 time, since today's uptime and the day itself move on without any change.
 """
 
@@ -85,6 +85,8 @@ class PublicCache:
         entry = self._recent()
         if entry is not None:
             return entry
+        if self._lock.locked() and self._entry is not None:
+            return self._entry  # another request is asking (or rebuilding): this one need not wait
         async with self._lock:
             entry = self._recent()
             if entry is not None:  # another request refreshed it meanwhile
