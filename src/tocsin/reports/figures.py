@@ -22,6 +22,8 @@ from datetime import datetime
 from tocsin.reports.schemas import Change, Completion, RootCauseCount, SlaSummary, Spread
 
 DURATIONS = ("ttd", "tta", "ttm", "ttr", "duration")
+#: Those whose mean is compared with the previous period's.
+CHANGED_DURATIONS = ("tta", "ttm", "ttr", "duration")
 #: Stage targets of the SLA (``sla:`` in the policy), in order.
 STAGE_TARGETS = ("acknowledge", "identify", "mitigate", "resolve")
 MEDIAN, P90 = 0.5, 0.9
