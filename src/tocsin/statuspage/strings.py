@@ -29,7 +29,6 @@ EN: Final[dict[str, str]] = {
     "incident_title": "{incident} · {name} status",
     "back": "Back to the current status",
     "subscribe": "Follow the history",
-    "machine_readable": "For programs",
     "json_api": "Status API (JSON)",
     "rss": "RSS feed",
     "atom": "Atom feed",
@@ -38,10 +37,6 @@ EN: Final[dict[str, str]] = {
     "affected": "Affected",
     "impact": "Impact",
     "scheduled_for": "From {start} to {end}",
-    "started": "Started {when}",
-    "resolved_at": "Resolved {when}",
-    "not_resolved": "Not resolved yet",
-    "group_members": "{count} components",
     "subscribe_title": "Get updates by e-mail",
     "subscribe_email": "E-mail address",
     "subscribe_components": "Only about some components (none chosen: all of them)",
@@ -87,7 +82,6 @@ EN: Final[dict[str, str]] = {
     # feeds
     "feed_title": "{name} status history",
     "feed_description": "Incidents and maintenance of {name}",
-    "feed_item": "{status}: {incident}",
 }
 
 NL: Final[dict[str, str]] = {
@@ -106,7 +100,6 @@ NL: Final[dict[str, str]] = {
     "incident_title": "{incident} · status van {name}",
     "back": "Terug naar de huidige status",
     "subscribe": "Volg de geschiedenis",
-    "machine_readable": "Voor programma's",
     "json_api": "Status-API (JSON)",
     "rss": "RSS-feed",
     "atom": "Atom-feed",
@@ -115,10 +108,6 @@ NL: Final[dict[str, str]] = {
     "affected": "Getroffen",
     "impact": "Impact",
     "scheduled_for": "Van {start} tot {end}",
-    "started": "Begonnen {when}",
-    "resolved_at": "Opgelost {when}",
-    "not_resolved": "Nog niet opgelost",
-    "group_members": "{count} onderdelen",
     "subscribe_title": "Updates per e-mail ontvangen",
     "subscribe_email": "E-mailadres",
     "subscribe_components": "Alleen over sommige onderdelen (niets gekozen: alle)",
@@ -158,7 +147,6 @@ NL: Final[dict[str, str]] = {
     "impact.maintenance": "Onderhoud",
     "feed_title": "Statusgeschiedenis van {name}",
     "feed_description": "Storingen en onderhoud van {name}",
-    "feed_item": "{status}: {incident}",
 }
 
 LOCALES: Final[dict[str, dict[str, str]]] = {"en": EN, "nl": NL}
