@@ -196,10 +196,10 @@ def test_components_shown_only_when_degraded_stay_hidden_when_fine() -> None:
 @pytest.mark.parametrize(
     ("given", "title"),
     [
-        ("Music Learning Community Status", "Music Learning Community status"),
+        ("Music Learning Community Status", "Music Learning Community Status"),
         ("Example Learning", "Example Learning status"),
-        ("Arabisch Online Leren - Status", "Arabisch Online Leren status"),
-        ("Status", "Status status"),
+        ("Arabisch Online Leren - Status", "Arabisch Online Leren - Status"),
+        ("Status", "Status"),
     ],
 )
 def test_a_page_named_status_is_not_called_status_twice(given: str, title: str) -> None:
@@ -207,6 +207,9 @@ def test_a_page_named_status_is_not_called_status_twice(given: str, title: str) 
     view.page["name"] = given
     headings = outline(page.index(view, Links())).headings
     assert headings[0] == (1, title)
+    history = outline(page.history(view, Links())).headings
+    assert history[0] == (1, f"{page.name(view)} incident history")
+    assert page.name(view) == title.removesuffix(" status").removesuffix(" Status").rstrip(" -")
 
 
 def test_the_sign_up_form_when_sign_ups_are_open() -> None:

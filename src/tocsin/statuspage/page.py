@@ -54,8 +54,11 @@ def _common(view: PublicView, links: Links) -> dict[str, Any]:
         instant = layout.moment(value)
         return w.time(instant) if instant else ""
 
-    return {"page": view.page, "name": name(view), "status": view.status, "w": w,
-            "time": time, "pct": w.percent, "links": links}  # fmt: skip
+    full = str(view.page.get("name") or "")
+    # the page's own name when it says "status" already ("Example Status"), else "Example status"
+    title = full if full.lower().endswith("status") else w("title", name=full)
+    return {"page": view.page, "name": name(view), "title": title, "status": view.status,
+            "w": w, "time": time, "pct": w.percent, "links": links}  # fmt: skip
 
 
 def index(view: PublicView, links: Links) -> str:
