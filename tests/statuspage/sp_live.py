@@ -27,7 +27,8 @@ SECRET = "subscriber-webhook-secret"
 
 
 def local_policy(smtp_port: int) -> str:
-    """Seed 004's policy, its ``email`` channel at 127.0.0.1:``smtp_port``."""
+    """Seed 004's policy, its ``email`` channel at 127.0.0.1:``smtp_port``, webhook
+    subscribers allowed on this host."""
     text = SEED_004.read_text(encoding="utf-8")
     old = (
         "    host: smtp.musiclearningcommunity.com\n    port: 587\n    tls: starttls\n"
@@ -35,7 +36,11 @@ def local_policy(smtp_port: int) -> str:
     )
     assert text.count(old) == 1, "seed 004's e-mail channel changed"
     assert "status_page:" in text and "email_channel: email" in text
-    return text.replace(old, f"    host: 127.0.0.1\n    port: {smtp_port}\n    tls: none\n")
+    text = text.replace(old, f"    host: 127.0.0.1\n    port: {smtp_port}\n    tls: none\n")
+    # The test's webhook receiver listens on 127.0.0.1.
+    secret = f"  webhook_secret_env: {SECRET_ENV}\n"
+    assert text.count(secret) == 1
+    return text.replace(secret, secret + "  subscribers:\n    private_webhooks: true\n")
 
 
 async def apply_text(ctx: Context, text: str) -> None:

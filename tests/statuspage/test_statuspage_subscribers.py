@@ -248,6 +248,16 @@ async def test_bad_sign_ups_say_what_is_wrong(seeded: Context) -> None:
             "/statuspage/subscribe", json={"email": "a@example.org", "webhook": "https://x.org/h"}
         )
         assert both.status_code == 422
+        for inside in (
+            "http://127.0.0.1:8080/admin",
+            "https://localhost/x",
+            "http://169.254.169.254/latest",
+            "http://[::1]/h",
+            "http://10.1.2.3/h",
+        ):
+            refused = await http.post("/statuspage/subscribe", json={"webhook": inside})
+            assert refused.status_code == 422, inside
+            assert "public address" in refused.json()["error"]["message"]
         unknown = await http.post(
             "/statuspage/subscribe", json={"webhook": "https://x.org/h", "components": ["nope"]}
         )

@@ -26,6 +26,9 @@ class SubscriberSettings(Strict):
     #: Sign-ups per hour from one e-mail address or webhook URL, and from one client IP.
     per_address_per_hour: int = Field(3, ge=1, le=1000)
     per_ip_per_hour: int = Field(20, ge=1, le=100000)
+    #: Let webhook subscribers name a private address (``localhost``, ``10.0.0.5``, ...):
+    #: off, so that the public sign-up cannot make Tocsin POST into its own network.
+    private_webhooks: Flag = False
 
 
 class StatusPageSettings(Strict):

@@ -16,6 +16,8 @@ objects built by :mod:`tocsin.statuspage.public`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ipaddress import ip_address
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,6 +97,22 @@ async def _components_known(session: AsyncSession, keys: Sequence[str]) -> list[
 # --- signing up --------------------------------------------------------------------------
 
 
+def _public_address(url: str) -> None:
+    """Refuse a webhook at a name or address of a private network (the host itself, its
+    LAN, link-local cloud metadata): anyone may sign up, and Tocsin POSTs to it. A public
+    name that resolves to a private address is not caught here."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        private = not ip_address(host).is_global
+    except ValueError:
+        private = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    if private or not host:
+        raise InvalidInput(
+            f"a webhook must be at a public address, not {host or url!r}",
+            details={"field": "webhook"},
+        )
+
+
 class TooManySignUps(TocsinError):
     status = 429
     code = "rate_limited"
@@ -146,6 +164,8 @@ async def sign_up(
             "this status page takes no webhook subscribers", details={"field": "webhook"}
         )
     address = address.strip().lower() if kind == "email" else address.strip()
+    if kind == "webhook" and not settings.private_webhooks:
+        _public_address(address)
     components = await _components_known(session, data.components)
     now = clock.now()
     row: Subscriber | None = await session.scalar(
