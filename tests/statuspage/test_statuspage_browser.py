@@ -145,6 +145,8 @@ async def _signs_up(page: Page) -> None:
     async with page.expect_response("**/statuspage/subscribe") as answer:
         await page.get_by_role("button", name="Subscribe").click()
     assert (await answer.value).status == 202
+    assert await page.get_by_role("heading", name="Check your inbox").is_visible()
+    await _accessible(page)
     await page.go_back()
 
 

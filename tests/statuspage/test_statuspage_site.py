@@ -207,3 +207,30 @@ async def test_requests_during_a_rebuild_get_the_previous_rendering(
     assert meanwhile is old
     assert rebuilt is not None and b"A fix is out." in rebuilt.body
     assert await cache.file(seeded, "api/v2/summary.json") is rebuilt
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+async def test_the_sign_up_form_answers_a_browser_with_a_page(site: httpx.AsyncClient) -> None:
+    taken = await site.post(
+        "/statuspage/subscribe",
+        data={"email": "reader@example.org", "components": ["score-recording"]},
+        headers=BROWSER,
+    )
+    assert taken.status_code == 202 and taken.headers["content-type"].startswith("text/html")
+    assert "<h1>Check your inbox</h1>" in taken.text and 'href="/status"' in taken.text
+    wrong = await site.post("/statuspage/subscribe", data={"email": "nope"}, headers=BROWSER)
+    assert wrong.status_code == 422 and "<h1>That did not work</h1>" in wrong.text
+    assert "email" in wrong.text
+    # programs still get JSON
+    api = await site.post("/statuspage/subscribe", json={"email": "other@example.org"})
+    assert api.status_code == 202 and api.json()["status"] == "confirmation_sent"
+
+
+@pytest.mark.parametrize("door", ["confirm", "unsubscribe"])
+async def test_a_bad_link_answers_a_browser_with_a_page(site: httpx.AsyncClient, door: str) -> None:
+    page = await site.get(f"/statuspage/{door}?token=forged", headers=BROWSER)
+    assert page.status_code == 400 and "<h1>That did not work</h1>" in page.text
+    api = await site.get(f"/statuspage/{door}?token=forged")
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid_link"

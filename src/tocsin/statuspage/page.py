@@ -95,6 +95,19 @@ def incident(view: PublicView, incident_id: str, links: Links) -> str | None:
     return None
 
 
+#: What :func:`notice` says: a sign-up taken, a subscription confirmed or ended, refused.
+NOTICES = ("signed_up", "confirmed", "unsubscribed", "refused")
+
+
+def notice(view: PublicView, kind: str, links: Links, detail: str | None = None) -> str:
+    """A short page in the status page's look and language for what a subscriber's door
+    did (``kind``, one of :data:`NOTICES`); ``detail`` replaces the usual text."""
+    if kind not in NOTICES:
+        raise ValueError(f"no notice {kind!r}")
+    template = _environment().get_template("notice.html")
+    return template.render(**_common(view, links), kind=kind, detail=detail)
+
+
 def asset(name: str) -> bytes | None:
     if name not in ASSETS:
         return None

@@ -9,12 +9,13 @@ so that readers and proxies revalidate with a cheap 304.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from tocsin.auth.deps import context_of
 from tocsin.errors import NotFound
+from tocsin.statuspage import page
 from tocsin.statuspage.cache import PublicCache
-from tocsin.statuspage.links import ATOM, HISTORY, INDEX, RSS, SAFE_ID, incident_file
+from tocsin.statuspage.links import ATOM, HISTORY, INDEX, RSS, SAFE_ID, Links, incident_file
 from tocsin.statuspage.public import DOCUMENTS
 from tocsin.statuspage.surface import API
 
@@ -39,6 +40,21 @@ def cache_of(request: Request) -> PublicCache:
         )
         state.statuspage_cache = cache
     return cache
+
+
+def wants_html(request: Request) -> bool:
+    """A browser (it asks for HTML, not JSON): the subscribers' doors answer it a page."""
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept and "application/json" not in accept
+
+
+async def notice(
+    request: Request, kind: str, *, status: int = 200, detail: str | None = None
+) -> HTMLResponse:
+    """A page for a subscriber's browser (see :func:`page.notice`), in the page's language."""
+    view = await cache_of(request).view(context_of(request))
+    html = page.notice(view, kind, Links(), detail)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 async def serve(request: Request, path: str) -> Response:
