@@ -155,6 +155,8 @@ def test_the_cli_publishes_and_reads(cli: Run, cli_json: Run) -> None:  # noqa: 
     )
     set_by_hand = cli("statuspage", "component", "status", "search", "degraded_performance")
     assert "search is degraded_performance" in set_by_hand.stdout
+    by_hand = cli_json("statuspage", "component", "status", "search", "partial_outage")
+    assert (by_hand["status"], by_hand["group"]) == ("partial_outage", "group-learning")
     assert cli_json("statuspage", "subscriber", "list") == []
 
     refused = cli(

@@ -107,8 +107,11 @@ async def bump(session: AsyncSession, *, clock: Clock) -> None:
 
 
 async def state(session: AsyncSession) -> StatusPageState | None:
+    """The counter row as stored now (:func:`bump` writes it without the ORM)."""
     row: StatusPageState | None = await session.scalar(
-        select(StatusPageState).where(StatusPageState.id == 1)
+        select(StatusPageState)
+        .where(StatusPageState.id == 1)
+        .execution_options(populate_existing=True)
     )
     return row
 
@@ -391,7 +394,8 @@ async def set_component_status(
         after={"status": status},
     )
     await bump(session, clock=clock)
-    return component_out(row, {})
+    group = await session.get(StatusComponent, row.group_id) if row.group_id else None
+    return component_out(row, {group.id: group.key} if group is not None else {})
 
 
 async def component_history(
