@@ -183,6 +183,16 @@ async def run(url: str, count: int, months: int, runs: int) -> None:
                 f"  {label:<36} {best * 1000:8.1f} ms (first {first * 1000:.1f} ms)"
                 f"  ratio {best / base:6.1f}x baseline  {'OK' if best < 1 else 'OVER'} (< 1 s)"
             )
+
+        async def scrape() -> None:
+            async with db.read() as session:
+                await reports.metrics(session, SYSTEM, clock=clock)
+
+        first, best = await timed(runs, scrape)
+        print(
+            f"  {'/metrics (all incidents, all time)':<36} {best * 1000:8.1f} ms"
+            f" (first {first * 1000:.1f} ms)  ratio {best / base:6.1f}x baseline"
+        )
     finally:
         await db.dispose()
 

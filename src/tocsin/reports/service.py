@@ -14,6 +14,8 @@ figure; restricted incidents count only for those who may see them.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -186,31 +188,47 @@ def _base(
     return query.subquery("counted")
 
 
-def _key(b: Any, grouped: bool) -> Any:
-    """The group's key column; the total has none (no GROUP BY: no sort of every row)."""
-    return b.grp if grouped else literal_column("'all'")
-
-
-def _by_group(query: Select[Any], b: Any, grouped: bool) -> Select[Any]:
-    return query.group_by(b.grp) if grouped else query
-
-
 def _sum(expr: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(expr), 0)
 
 
+Values = Sequence[Any]
+
+
+async def _total_and_groups(
+    session: AsyncSession, scope: _Scope, b: Any, query: Select[Any], by_group: bool
+) -> tuple[Values, dict[str | None, Values]]:
+    """The aggregates of ``query`` in total and, ``by_group``, per group: on PostgreSQL in
+    one pass (``ROLLUP``), on SQLite with a second query for the total. The total has no
+    ``GROUP BY`` (no sort of every row)."""
+    if not by_group:
+        return tuple((await session.execute(query)).one()), {}
+    if scope.dialect == "postgresql":
+        rolled = query.add_columns(func.grouping(b.grp), b.grp).group_by(func.rollup(b.grp))
+        total: Values = ()
+        groups: dict[str | None, Values] = {}
+        for *values, is_total, key in (await session.execute(rolled)).all():
+            if is_total:
+                total = values
+            else:
+                groups[key] = values
+        return total, groups
+    total = tuple((await session.execute(query)).one())
+    grouped = query.add_columns(b.grp).group_by(b.grp)
+    return total, {row[-1]: tuple(row[:-1]) for row in (await session.execute(grouped)).all()}
+
+
 async def _sums(
-    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, grouped: bool, detail: bool
-) -> dict[str | None, Sums]:
-    """The aggregate row of every group, in one pass over the incidents; ``detail`` adds
-    the medians and p90s and the counts per severity and per root cause."""
+    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, by_group: bool, detail: bool
+) -> tuple[Sums, dict[str | None, Sums]]:
+    """The aggregates in total and per group, in one pass over the incidents; ``detail``
+    adds the medians and p90s and the counts per severity and per root cause."""
     b = base.c
     dues = sum((b[f"d_{t}"] for t in STAGE_TARGETS), literal(0))
     mets = sum((b[f"m_{t}"] for t in STAGE_TARGETS), literal(0))
     breaches = sum((b[f"b_{t}"] for t in STAGE_TARGETS), literal(0))
     most_severe = scope.policy.severities[0].key
     columns: list[Any] = [
-        _key(b, grouped),
         func.count(),
         _sum(case((b.status.in_(OPEN_STATUSES), 1), else_=0)),
         func.count(b.resolved_at),
@@ -238,9 +256,9 @@ async def _sums(
             )
             for name in DURATIONS
         ]
-    out: dict[str | None, Sums] = {}
-    for row in (await session.execute(_by_group(select(*columns), b, grouped))).all():
-        key, count, open_, resolved, breached, met, downtime, impact = row[:8]
+
+    def parse(key: str | None, row: Values) -> Sums:
+        count, open_, resolved, breached, met, downtime, impact = row[:7]
         sums = Sums(
             key=key,
             incidents=int(count),
@@ -251,7 +269,7 @@ async def _sums(
             downtime_us=int(downtime),
             impact_user_ms=int(impact),
         )
-        rest = list(row[8:])
+        rest = list(row[7:])
         sums.breaches = {t: int(rest.pop(0)) for t in targets}
         for name in durations:
             sums.total_us[name], sums.count[name] = int(rest.pop(0)), int(rest.pop(0))
@@ -264,25 +282,30 @@ async def _sums(
             for name in DURATIONS:
                 both = rest.pop(0)
                 sums.median_us[name], sums.p90_us[name] = both if both else (None, None)
-        out[key] = sums
+        return sums
+
+    total_row, group_rows = await _total_and_groups(session, scope, b, select(*columns), by_group)
+    total = parse(None, total_row)
+    groups = {key: parse(key, row) for key, row in group_rows.items()}
     if detail and not pg_percentiles:
-        await _window_percentiles(session, base, out)
-    return out
+        await _window_percentiles(session, base, total, groups)
+    return total, groups
 
 
 async def _window_percentiles(
-    session: AsyncSession, base: NamedFromClause, out: dict[str | None, Sums]
+    session: AsyncSession, base: NamedFromClause, total: Sums, groups: dict[str | None, Sums]
 ) -> None:
-    """SQLite: per group and duration, the values at positions ⌊h⌋ and ⌈h⌉ (h = p * (n -
-    1), from 0) of the sorted values, by ROW_NUMBER and COUNT over the group."""
+    """SQLite: per duration, in total and per group, the values at positions ⌊h⌋ and ⌈h⌉
+    (h = p * (n - 1), from 0) of the sorted values, by ROW_NUMBER and COUNT windows."""
     b = base.c
-    for name in DURATIONS:
+    for name, grouped in itertools.product(DURATIONS, (False, True) if groups else (False,)):
+        window = b.grp if grouped else None
         ranked = (
             select(
-                b.grp,
+                (b.grp if grouped else literal_column("NULL")).label("grp"),
                 b[name].label("x"),
-                (func.row_number().over(partition_by=b.grp, order_by=b[name]) - 1).label("i"),
-                func.count().over(partition_by=b.grp).label("n"),
+                (func.row_number().over(partition_by=window, order_by=b[name]) - 1).label("i"),
+                func.count().over(partition_by=window).label("n"),
             )
             .where(b[name].is_not(None))
             .subquery("ranked")
@@ -300,12 +323,13 @@ async def _window_percentiles(
         for key, n, mid_lo, mid_hi, p90_lo, p90_hi in (
             await session.execute(select(*columns).group_by(r.grp))
         ).all():
-            sums = out[key]
+            sums = groups[key] if grouped else total
             sums.median_us[name] = figures.percentile_cont(mid_lo, mid_hi, MEDIAN, int(n))
             sums.p90_us[name] = figures.percentile_cont(p90_lo, p90_hi, P90, int(n))
 
 
 FollowUp = tuple[tuple[int, int, int], tuple[int, int, int]]
+_NO_FOLLOW_UP: FollowUp = ((0, 0, 0), (0, 0, 0))
 
 
 def _item_counts(now: ColumnElement[Any]) -> list[ColumnElement[Any]]:
@@ -318,18 +342,22 @@ def _item_counts(now: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     ]
 
 
+def _three(values: Values) -> tuple[int, int, int]:
+    return int(values[0]), int(values[1]), int(values[2])
+
+
 async def _follow_up(
-    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, grouped: bool
-) -> dict[str | None, FollowUp]:
-    """Per group: postmortems expected (one was started, or the severity requires one),
-    final and overdue (not final, past due); and the action items' counts.
+    session: AsyncSession, scope: _Scope, base: NamedFromClause, *, by_group: bool
+) -> tuple[FollowUp, dict[str | None, FollowUp]]:
+    """In total and per group: postmortems expected (one was started, or the severity
+    requires one), final and overdue (not final, past due); and the action items' counts.
 
     PostgreSQL looks each incident's rows up through LATERAL subqueries (index scans of
     the incident's own rows) in one pass, where a join would read both tables whole."""
     b = base.c
     now = literal(scope.now, UTCDateTime())
     postgres = scope.dialect == "postgresql"
-    query = select(_key(b, grouped)).select_from(base)
+    query = select().select_from(base)
     if postgres:
         review = (
             select(Postmortem.id, Postmortem.status, Postmortem.due_at)
@@ -353,16 +381,17 @@ async def _follow_up(
         _sum(case((and_(pm.status != "final", pm.due_at < now), 1), else_=0)),
         *items,
     )
-    out: dict[str | None, FollowUp] = {}
-    for key, t, f, o, *rest in (await session.execute(_by_group(query, b, grouped))).all():
-        n, c, v = (int(x) for x in rest) if rest else (0, 0, 0)
-        out[key] = ((int(t), int(f), int(o)), (n, c, v))
-    if not postgres:
-        joined = select(_key(b, grouped), *_item_counts(now)).select_from(base)
-        joined = joined.join(ActionItem, ActionItem.incident_id == b.id)
-        for key, n, c, v in (await session.execute(_by_group(joined, b, grouped))).all():
-            out[key] = (out[key][0], (int(n), int(c), int(v)))
-    return out
+    total, groups = await _total_and_groups(session, scope, b, query, by_group)
+    if postgres:
+        return (_three(total), _three(total[3:])), {
+            key: (_three(row), _three(row[3:])) for key, row in groups.items()
+        }
+    joined = select(*_item_counts(now)).select_from(base)
+    joined = joined.join(ActionItem, ActionItem.incident_id == b.id)
+    items_total, items_groups = await _total_and_groups(session, scope, b, joined, by_group)
+    return (_three(total), _three(items_total)), {
+        key: (_three(row), _three(items_groups.get(key, (0, 0, 0)))) for key, row in groups.items()
+    }
 
 
 def _group_order(policy: Policy, by: GroupBy | None) -> Any:
@@ -390,43 +419,36 @@ async def period_report(
     zone = scope.policy.organization.calendar().zone
     start, end = period.bounds(zone)
     before_start, before_end = period.previous().bounds(zone)
-    groupings: list[GroupBy | None] = [None] if by is None else [None, by]
-    results: list[list[GroupFigures]] = []
-    for grouping in groupings:
-        base = _base(scope, start, end, grouping)
-        grouped = grouping is not None
-        now_sums = await _sums(
-            session,
-            scope,
-            _base(scope, start, end, grouping, once=True),
-            grouped=grouped,
-            detail=True,
+    by_group = by is not None
+    now_total, now_groups = await _sums(
+        session, scope, _base(scope, start, end, by, once=True), by_group=by_group, detail=True
+    )
+    before_total, before_groups = await _sums(
+        session,
+        scope,
+        _base(scope, before_start, before_end, by, once=True),
+        by_group=by_group,
+        detail=False,
+    )
+    follow_total, follow_groups = await _follow_up(
+        session, scope, _base(scope, start, end, by), by_group=by_group
+    )
+    names = {c.key: c.name for c in scope.policy.root_causes}
+
+    def shape(key: str | None, now: Sums, before: Sums, follow_up: FollowUp) -> GroupFigures:
+        causes = figures.top_root_causes(now.root_causes, names)
+        return _group(key, now, before, now.severity_counts, causes, *follow_up)
+
+    total = shape(None, now_total, before_total, follow_total)
+    groups = [
+        shape(
+            key,
+            now_groups[key],
+            before_groups.get(key, Sums(key=key)),
+            follow_groups.get(key, _NO_FOLLOW_UP),
         )
-        before = await _sums(
-            session,
-            scope,
-            _base(scope, before_start, before_end, grouping, once=True),
-            grouped=grouped,
-            detail=False,
-        )
-        follow_up = await _follow_up(session, scope, base, grouped=grouped)
-        if grouping is None and "all" not in now_sums:  # no incident at all
-            now_sums["all"] = Sums(key="all")
-        keys = sorted(now_sums, key=_group_order(scope.policy, grouping))
-        names = {c.key: c.name for c in scope.policy.root_causes}
-        results.append(
-            [
-                _group(
-                    None if grouping is None else key,
-                    now_sums[key],
-                    before.get(key, Sums(key=key)),
-                    now_sums[key].severity_counts,
-                    figures.top_root_causes(now_sums[key].root_causes, names),
-                    *follow_up.get(key, ((0, 0, 0), (0, 0, 0))),
-                )
-                for key in keys
-            ]
-        )
+        for key in sorted(now_groups, key=_group_order(scope.policy, by))
+    ]
     return PeriodReport(
         period=period.label,
         kind=period.kind,
@@ -437,8 +459,8 @@ async def period_report(
         as_of=scope.now,
         by=by,
         excluded_types=excluded_types(scope.policy),
-        total=results[0][0],
-        groups=results[1] if by else [],
+        total=total,
+        groups=groups,
     )
 
 
@@ -536,63 +558,85 @@ ACK_BOUNDS = (60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 RESOLVE_BOUNDS = (900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
 
 
-async def _histograms(
-    session: AsyncSession, scope: _Scope, name: str, bounds: tuple[int, ...]
-) -> list[exposition.Histogram]:
-    """Per severity: incidents whose duration ``name`` is at most each bound, sum, count."""
-    value = _durations(scope.dialect)[name]
-    columns: list[Any] = [Incident.severity]
-    columns += [_sum(case((value <= bound * 1_000_000, 1), else_=0)) for bound in bounds]
-    columns += [_sum(value), func.count(value)]
-    query = scope.incidents(select(*columns).where(value.is_not(None)))
-    rows = (await session.execute(query.group_by(Incident.severity))).all()
-    found = {row[0]: row[1:] for row in rows}
-    out = []
-    for severity in [s.key for s in scope.policy.severities] + sorted(
-        set(found) - {s.key for s in scope.policy.severities}
-    ):
-        row = found.get(severity)
-        at_most = [0] * len(bounds) if row is None else [int(n) for n in row[: len(bounds)]]
-        total, count = (0, 0) if row is None else (int(row[-2]), int(row[-1]))
-        out.append(exposition.Histogram({"severity": severity}, at_most, total / 1_000_000, count))
+@dataclass
+class _Live:
+    """One severity's figures for ``/metrics``."""
+
+    open: int
+    ack: exposition.Histogram
+    resolve: exposition.Histogram
+    breaches: list[int]
+
+
+def _histogram(severity: str, row: Sequence[Any], bounds: tuple[int, ...]) -> exposition.Histogram:
+    """From ``row``: how many at most each bound, then the sum (microseconds) and count."""
+    at_most = [int(n) for n in row[: len(bounds)]]
+    total, count = int(row[len(bounds)]), int(row[len(bounds) + 1])
+    return exposition.Histogram({"severity": severity}, at_most, total / 1_000_000, count)
+
+
+async def _live(session: AsyncSession, scope: _Scope) -> dict[str, _Live]:
+    """Per severity, in one pass over every counted incident: open ones, the acknowledgement
+    and resolution histograms, breaches per stage target."""
+    durations = _durations(scope.dialect)
+    flags = sla_flags(scope.now)
+    rows = select(
+        Incident.severity,
+        case((Incident.status.in_(OPEN_STATUSES), 1), else_=0).label("open"),
+        durations["tta"].label("tta"),
+        durations["duration"].label("duration"),
+        *(flags[f"b_{t}"].label(f"b_{t}") for t in STAGE_TARGETS),
+    )
+    r = scope.incidents(rows).offset(0).subquery("counted").c  # each column once per row
+    columns: list[Any] = [r.severity, _sum(r.open)]
+    for name, bounds in (("tta", ACK_BOUNDS), ("duration", RESOLVE_BOUNDS)):
+        columns += [_sum(case((r[name] <= bound * 1_000_000, 1), else_=0)) for bound in bounds]
+        columns += [_sum(r[name]), func.count(r[name])]
+    columns += [_sum(r[f"b_{t}"]) for t in STAGE_TARGETS]
+    out = {}
+    for severity, open_, *rest in (
+        await session.execute(select(*columns).group_by(r.severity))
+    ).all():
+        resolve_at = len(ACK_BOUNDS) + 2
+        breaches_at = resolve_at + len(RESOLVE_BOUNDS) + 2
+        out[severity] = _Live(
+            open=int(open_),
+            ack=_histogram(severity, rest[:resolve_at], ACK_BOUNDS),
+            resolve=_histogram(severity, rest[resolve_at:breaches_at], RESOLVE_BOUNDS),
+            breaches=[int(n) for n in rest[breaches_at:]],
+        )
     return out
 
 
 async def metrics(session: AsyncSession, actor: Actor, *, clock: Clock) -> str:
     """``/metrics`` in Prometheus' text format, over the incidents the actor may see."""
     scope = await _scope(session, actor, clock)
-    severities = [s.key for s in scope.policy.severities]
-    counted: list[Any] = [Incident.severity, func.count()]
-    open_query = (
-        select(*counted).where(Incident.status.in_(OPEN_STATUSES)).group_by(Incident.severity)
-    )
-    open_rows = await session.execute(scope.incidents(open_query))
-    open_counts = {row[0]: int(row[1]) for row in open_rows.all()}
-    flags = sla_flags(scope.now)
-    breach_rows = await session.execute(
-        scope.incidents(
-            select(Incident.severity, *(_sum(flags[f"b_{t}"]) for t in STAGE_TARGETS)).group_by(
-                Incident.severity
+    live = await _live(session, scope)
+    nothing = [0] * (len(RESOLVE_BOUNDS) + 2)
+    for key in (s.key for s in scope.policy.severities):  # every level, even without incidents
+        if key not in live:
+            live[key] = _Live(
+                0,
+                _histogram(key, nothing, ACK_BOUNDS),
+                _histogram(key, nothing, RESOLVE_BOUNDS),
+                [0] * len(STAGE_TARGETS),
             )
-        )
-    )
-    breaches = {row[0]: row[1:] for row in breach_rows.all()}
+    severities = sorted(live, key=_group_order(scope.policy, "severity"))
     failed = await notify.failures_by_channel(session)
     waiting, scheduled, oldest = await jobs.queue_depth(session, now=scope.now)
 
     open_family = exposition.Family(
         "tocsin_incidents_open", "gauge", "Open incidents (investigating, identified, monitoring)."
     )
-    for severity in sorted({*severities, *open_counts}, key=_group_order(scope.policy, "severity")):
-        open_family.add(open_counts.get(severity, 0), severity=severity)
     breach_family = exposition.Family(
         "tocsin_sla_breaches",
         "gauge",
         "Incidents whose SLA target was breached (reached late, or overdue), by stage.",
     )
-    for severity in sorted(breaches, key=_group_order(scope.policy, "severity")):
-        for target, count in zip(STAGE_TARGETS, breaches[severity], strict=True):
-            breach_family.add(int(count), severity=severity, target=target)
+    for severity in severities:
+        open_family.add(live[severity].open, severity=severity)
+        for target, count in zip(STAGE_TARGETS, live[severity].breaches, strict=True):
+            breach_family.add(count, severity=severity, target=target)
     failed_family = exposition.Family(
         "tocsin_notifications_failed_total", "counter", "Notifications given up as failed."
     )
@@ -605,13 +649,13 @@ async def metrics(session: AsyncSession, actor: Actor, *, clock: Clock) -> str:
             "tocsin_incident_acknowledge_seconds",
             "Time from detection to acknowledgement.",
             ACK_BOUNDS,
-            await _histograms(session, scope, "tta", ACK_BOUNDS),
+            [live[s].ack for s in severities],
         ),
         exposition.histogram(
             "tocsin_incident_resolve_seconds",
             "Time from detection to resolution.",
             RESOLVE_BOUNDS,
-            await _histograms(session, scope, "duration", RESOLVE_BOUNDS),
+            [live[s].resolve for s in severities],
         ),
         breach_family,
         failed_family,
