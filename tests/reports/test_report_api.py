@@ -232,3 +232,37 @@ async def test_metrics_need_a_token_and_hide_restricted(
     families = _families((await client.get("/metrics", headers=viewer)).text)
     # J4 (restricted) is not theirs: J7 is the one open incident they see.
     assert _values(families["tocsin_incidents_open"])[(("severity", "SEV2"),)] == 1
+
+
+async def test_impact_start_service_and_team_through_the_api(
+    client: httpx.AsyncClient, fixed_set: dict[str, str]
+) -> None:
+    """Declared with the fields reports group by; edited; a start after detection refused."""
+    declared = await client.post(
+        "/api/v1/incidents",
+        json={
+            "title": "Checkout failing",
+            "severity": "SEV2",
+            "components": ["db"],
+            "started_at": "2026-02-01T11:00:00Z",
+            "detected_at": "2026-02-01T11:30:00Z",
+        },
+    )
+    assert declared.status_code == 201, declared.text
+    body = declared.json()
+    assert (body["service"], body["team"], body["started_at"]) == (
+        "db",  # the first component, as none was given
+        None,
+        "2026-02-01T11:00:00Z",
+    )
+    ref = body["id"]
+    edited = await client.patch(f"/api/v1/incidents/{ref}", json={"team": "data", "service": "api"})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["service"], edited.json()["team"]) == ("api", "data")
+    late = await client.patch(
+        f"/api/v1/incidents/{ref}", json={"started_at": "2026-02-01T11:45:00Z"}
+    )
+    assert late.status_code == 422
+    assert late.json()["error"]["details"]["field"] == "started_at"
+    metrics = (await client.get(f"/api/v1/reports/incidents/{ref}")).json()
+    assert (metrics["ttd_seconds"], metrics["team"]) == (1800.0, "data")
