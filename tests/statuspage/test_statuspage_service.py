@@ -17,8 +17,9 @@ from tocsin.errors import Conflict, Forbidden, InvalidInput
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import IncidentEvent
 from tocsin.incidents.schemas import DeclareIn
+from tocsin.jobs import service as jobs
 from tocsin.notify.models import Notification
-from tocsin.statuspage import public, service
+from tocsin.statuspage import public, service, subscribers
 from tocsin.statuspage.models import ComponentChange, StatusComponent, Subscriber
 from tocsin.statuspage.schemas import (
     ComponentIn,
@@ -370,6 +371,15 @@ async def test_only_send_subscriber_email_tells_subscribers(seeded: Context) -> 
 
 
 async def told(ctx: Context) -> list[str]:
+    """The subscriber messages queued once the announcements' jobs ran (their own jobs,
+    not delivery: the seed's SMTP server is not here)."""
+    async with ctx.db.write() as session:
+        for job in await jobs.claim(session, "test", clock=ctx.clock, limit=100):
+            if job.kind == subscribers.ANNOUNCE:
+                await subscribers.announce_update(
+                    session, job.payload["update"], job.payload["event"], clock=ctx.clock
+                )
+            await jobs.complete(session, job, clock=ctx.clock)
     async with ctx.db.read() as session:
         rows = await session.scalars(select(Notification).order_by(Notification.id))
         return [r.subject for r in rows if r.payload["data"]["kind"].startswith("statuspage.")]

@@ -609,7 +609,7 @@ async def publish(
     if linked is not None:
         await _on_timeline(session, actor, linked, row, "Published on the status page", clock=clock)
     if deliver:
-        await subscribers.announce(session, row, update_row, "incident.created", clock=clock)
+        await subscribers.announce_later(session, update_row, "incident.created", clock=clock)
     return row
 
 
@@ -656,7 +656,7 @@ async def post_update(
     if deliver:
         resolving = data.status == "resolved" and was != "resolved"
         event = "incident.resolved" if resolving else "incident.updated"
-        await subscribers.announce(session, row, update_row, event, clock=clock)
+        await subscribers.announce_later(session, update_row, event, clock=clock)
     return row
 
 
@@ -777,10 +777,12 @@ async def _move(
         await jobs.cancel(session, _job_key(row, "end"), clock=clock)
     if deliver and was != status:
         if was == "scheduled":
-            await subscribers.announce(session, row, update_row, "maintenance.started", clock=clock)
+            await subscribers.announce_later(
+                session, update_row, "maintenance.started", clock=clock
+            )
         if status == "completed":
-            await subscribers.announce(
-                session, row, update_row, "maintenance.completed", clock=clock
+            await subscribers.announce_later(
+                session, update_row, "maintenance.completed", clock=clock
             )
     return row
 

@@ -29,6 +29,7 @@ from tocsin.auth.actor import Actor
 from tocsin.auth.permissions import require
 from tocsin.clock import Clock
 from tocsin.errors import InvalidInput, NotFound, TocsinError
+from tocsin.jobs import service as jobs
 from tocsin.notify import service as notify
 from tocsin.notify.pages import public_url
 from tocsin.policy import service as policies
@@ -37,6 +38,8 @@ from tocsin.policy.schema_notify import AnyChannel, WebhookChannel
 from tocsin.statuspage import messages, public, schemas
 from tocsin.statuspage.models import PublicIncident, PublicUpdate, StatusComponent, Subscriber
 
+#: The job that tells subscribers of one update.
+ANNOUNCE = "statuspage.announce"
 CONFIRM = "statuspage-confirm"
 UNSUBSCRIBE = "statuspage-unsubscribe"
 PERMISSION = "update-status-page"
@@ -287,6 +290,31 @@ def _interested(row: Subscriber, incident: PublicIncident) -> bool:
     )
 
 
+async def announce_later(
+    session: AsyncSession, update: PublicUpdate, event: str, *, clock: Clock
+) -> None:
+    """Tell subscribers of ``update`` in a job of its own (written in the caller's
+    transaction): a page with many subscribers publishes as fast as one with none."""
+    await jobs.enqueue(
+        session,
+        ANNOUNCE,
+        {"update": update.id, "event": event},
+        clock=clock,
+        dedup_key=f"statuspage:announce:{update.public_id}:{event}",
+    )
+
+
+async def announce_update(
+    session: AsyncSession, update_id: int, event: str, *, clock: Clock
+) -> int:
+    """The ``statuspage.announce`` job's work."""
+    update = await session.get(PublicUpdate, update_id)
+    incident = await session.get(PublicIncident, update.incident_id) if update else None
+    if update is None or incident is None:
+        return 0
+    return await announce(session, incident, update, event, clock=clock)
+
+
 async def announce(
     session: AsyncSession,
     incident: PublicIncident,
@@ -321,7 +349,7 @@ async def announce(
             recipient=row.address,
             subject=text.subject,
             text=text.body,
-            idempotency_key=f"statuspage:{update.public_id}:{row.id}",
+            idempotency_key=f"statuspage:{update.public_id}:{event}:{row.id}",
             clock=clock,
             data={
                 "kind": "statuspage." + event,
