@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin
 
+import feedparser
 import httpx
 import pytest
 import uvicorn
@@ -221,6 +222,10 @@ async def test_the_page_in_chromium_live_and_exported(
                         assert answer.status_code == 200 and answer.content == body, name
                     for link in await _local_links(page):
                         assert (await http.get(link)).status_code == 200, link
+                    for feed, version in (("history.rss", "rss20"), ("history.atom", "atom10")):
+                        parsed = feedparser.parse((await http.get(f"{static}/{feed}")).content)
+                        assert not parsed.bozo and parsed.version == version
+                        assert "Scores are not saving" in {e.title for e in parsed.entries}
                 await page.get_by_role("link", name="Scores are not saving").first.click()
                 assert page.url == urljoin(f"{static}/", f"incidents/{story.open_id}.html")
                 assert await page.get_by_text(OPEN_UPDATE).is_visible()
