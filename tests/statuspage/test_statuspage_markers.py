@@ -40,6 +40,19 @@ READER = "reader@example.org"
 MARKERS = (RESTRICTED, RESTRICTED_NOTE, NOTE, IMPACT, PERSON, "marker.person@")
 
 
+def careless(policy: str) -> str:
+    """A status-page template that names the people of the incident: the draft must
+    still not show them."""
+    line = "      We will provide an update within 30 minutes.\n"
+    assert policy.count(line) == 1
+    people = (
+        "      Declared by {{ incident.declared_by }}, acknowledged by "
+        "{{ incident.acknowledged_by }}, led by {{ incident.commander }} "
+        "({{ incident.roles }}) at {{ incident.url }}.\n"
+    )
+    return policy.replace(line, line + people)
+
+
 def to_reader(inbox: Any) -> list[Any]:
     """The subscriber's e-mails (the seed's routes also e-mail staff, who may see it all)."""
     return [m for m in inbox.messages if m["To"] == READER]
@@ -84,6 +97,10 @@ async def plant(ctx: Context) -> tuple[str, str]:
             clock=ctx.clock,
         )
         await incidents.add_note(session, declarer, outage.ref, NOTE, clock=ctx.clock)
+        await incidents.acknowledge(session, declarer, outage.ref, clock=ctx.clock)
+        await incidents.assign_role(
+            session, declarer, outage.ref, "incident-commander", person.email, clock=ctx.clock
+        )
         return outage.ref, breach.ref
 
 
@@ -92,7 +109,7 @@ async def test_no_marker_reaches_any_public_output(
     servers: tuple[int, Any, Receiver],  # noqa: F811 (the fixture)
 ) -> None:
     port, inbox, hook = servers
-    await apply_text(seeded, local_policy(port))
+    await apply_text(seeded, careless(local_policy(port)))
     ref, restricted = await plant(seeded)
     async with live_app(seeded) as http:
         for body in ({"email": READER}, {"webhook": hook.url}):
