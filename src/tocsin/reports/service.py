@@ -35,7 +35,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -332,16 +331,6 @@ FollowUp = tuple[tuple[int, int, int], tuple[int, int, int]]
 _NO_FOLLOW_UP: FollowUp = ((0, 0, 0), (0, 0, 0))
 
 
-def _item_counts(now: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-    """Action items, closed (done or won't do), overdue (open, past due)."""
-    closed = ActionItem.status.in_(CLOSED_ACTION_STATUSES)
-    return [
-        func.count(),  # not count(id): the index alone answers (index-only scans)
-        _sum(case((closed, 1), else_=0)),
-        _sum(case((and_(~closed, ActionItem.due_at < now), 1), else_=0)),
-    ]
-
-
 def _three(values: Values) -> tuple[int, int, int]:
     return int(values[0]), int(values[1]), int(values[2])
 
@@ -350,47 +339,48 @@ async def _follow_up(
     session: AsyncSession, scope: _Scope, base: NamedFromClause, *, by_group: bool
 ) -> tuple[FollowUp, dict[str | None, FollowUp]]:
     """In total and per group: postmortems expected (one was started, or the severity
-    requires one), final and overdue (not final, past due); and the action items' counts.
+    requires one), final and overdue (not final, past due); action items, closed (done or
+    won't do) and overdue (open, past due).
 
-    PostgreSQL looks each incident's rows up through LATERAL subqueries (index scans of
-    the incident's own rows) in one pass, where a join would read both tables whole."""
-    b = base.c
+    Both tables are read only between the smallest and the largest id of the period's
+    incidents (ids grow with time, so that is about the period's rows; the join itself
+    stays exact), through their indexes on the incident; the items are counted per
+    incident from the index alone."""
     now = literal(scope.now, UTCDateTime())
-    postgres = scope.dialect == "postgresql"
-    query = select().select_from(base)
-    if postgres:
-        review = (
-            select(Postmortem.id, Postmortem.status, Postmortem.due_at)
-            .where(Postmortem.incident_id == b.id)
-            .lateral("pm")
+    ids = select(base.c.grp, base.c.id, base.c.severity).cte("ids")
+    lo = select(func.min(ids.c.id)).scalar_subquery()
+    hi = select(func.max(ids.c.id)).scalar_subquery()
+    closed = ActionItem.status.in_(CLOSED_ACTION_STATUSES)
+    items = (
+        select(
+            ActionItem.incident_id,
+            func.count().label("n"),
+            _sum(case((closed, 1), else_=0)).label("closed"),
+            _sum(case((and_(~closed, ActionItem.due_at < now), 1), else_=0)).label("overdue"),
         )
-        counted = [c.label(f"c{n}") for n, c in enumerate(_item_counts(now))]
-        ai = select(*counted).where(ActionItem.incident_id == b.id).lateral("ai")
-        query = query.outerjoin(review, true()).join(ai, true())
-        pm: Any = review.c
-        items = [_sum(column) for column in ai.c]
-    else:
-        pm = Postmortem
-        query = query.outerjoin(Postmortem, Postmortem.incident_id == b.id)
-        items = []
-    required = [s.key for s in scope.policy.severities if s.postmortem.required]
-    expected = or_(pm.id.is_not(None), b.severity.in_(required))
-    query = query.add_columns(
-        _sum(case((expected, 1), else_=0)),
-        _sum(case((pm.status == "final", 1), else_=0)),
-        _sum(case((and_(pm.status != "final", pm.due_at < now), 1), else_=0)),
-        *items,
+        .where(ActionItem.incident_id.between(lo, hi))
+        .group_by(ActionItem.incident_id)
+        .subquery("items")
     )
-    total, groups = await _total_and_groups(session, scope, b, query, by_group)
-    if postgres:
-        return (_three(total), _three(total[3:])), {
-            key: (_three(row), _three(row[3:])) for key, row in groups.items()
-        }
-    joined = select(*_item_counts(now)).select_from(base)
-    joined = joined.join(ActionItem, ActionItem.incident_id == b.id)
-    items_total, items_groups = await _total_and_groups(session, scope, b, joined, by_group)
-    return (_three(total), _three(items_total)), {
-        key: (_three(row), _three(items_groups.get(key, (0, 0, 0)))) for key, row in groups.items()
+    pm = Postmortem
+    required = [s.key for s in scope.policy.severities if s.postmortem.required]
+    expected = or_(pm.id.is_not(None), ids.c.severity.in_(required))
+    query = (
+        select(
+            _sum(case((expected, 1), else_=0)),
+            _sum(case((pm.status == "final", 1), else_=0)),
+            _sum(case((and_(pm.status != "final", pm.due_at < now), 1), else_=0)),
+            _sum(items.c.n),
+            _sum(items.c.closed),
+            _sum(items.c.overdue),
+        )
+        .select_from(ids)
+        .outerjoin(pm, and_(pm.incident_id == ids.c.id, pm.incident_id.between(lo, hi)))
+        .outerjoin(items, items.c.incident_id == ids.c.id)
+    )
+    total, groups = await _total_and_groups(session, scope, ids.c, query, by_group)
+    return (_three(total), _three(total[3:])), {
+        key: (_three(row), _three(row[3:])) for key, row in groups.items()
     }
 
 
