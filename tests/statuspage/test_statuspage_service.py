@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from tests.conftest import POLICIES, add_user, apply_policy
 
+from tocsin.alerts.ratelimit import RateLimiter
 from tocsin.auth.actor import SYSTEM, Actor
 from tocsin.context import Context
 from tocsin.errors import Conflict, Forbidden, InvalidInput
@@ -27,6 +28,7 @@ from tocsin.statuspage.schemas import (
     MaintenanceIn,
     MaintenanceUpdateIn,
     PublishIn,
+    SubscribeIn,
     UpdateIn,
 )
 
@@ -382,4 +384,35 @@ async def told(ctx: Context) -> list[str]:
             await jobs.complete(session, job, clock=ctx.clock)
     async with ctx.db.read() as session:
         rows = await session.scalars(select(Notification).order_by(Notification.id))
-        return [r.subject for r in rows if r.payload["data"]["kind"].startswith("statuspage.")]
+        return [r.subject for r in rows if r.payload["data"]["kind"].startswith("statuspage")]
+
+
+async def test_a_dutch_page_writes_to_its_subscribers_in_dutch(ctx: Context) -> None:
+    await apply_policy(ctx, SEED_000)
+    async with ctx.db.write() as session:
+        await subscribers.sign_up(
+            session,
+            SubscribeIn(email="lezer@example.nl", components=["lessen"]),
+            client_ip="192.0.2.1",
+            limiter=RateLimiter(),
+            clock=ctx.clock,
+        )
+        row = await session.scalar(select(Subscriber))
+        assert row is not None
+        row.confirmed_at = ctx.clock.now()
+        await service.publish(
+            session,
+            SYSTEM,
+            PublishIn(
+                name="Lessen laden traag",
+                body="We zoeken het uit.",
+                components={"lessen": "degraded_performance"},
+            ),
+            clock=ctx.clock,
+        )
+    (confirmation, notice) = await told(ctx)
+    assert confirmation == "Bevestig je aanmelding voor Arabisch Online Leren - Status"
+    assert notice == "[Arabisch Online Leren - Status] In onderzoek: Lessen laden traag"
+    async with ctx.db.read() as session:
+        body = await session.scalar(select(Notification.body_text).order_by(Notification.id.desc()))
+    assert body is not None and "Afmelden: http" in body and "We zoeken het uit." in body
