@@ -66,7 +66,7 @@ FROM (
             CASE WHEN n % 50 = 0 THEN 'drill' WHEN n % 97 = 0 THEN 'security'
                  ELSE (ARRAY['outage', 'performance-degradation', 'third-party', 'deployment-failure'])[1 + n % 4]
             END AS typ,
-            n % 100 = 0 AS open
+            n % 100 = 1 AS open
         FROM generate_series(1, :count) AS n,
              LATERAL (SELECT timestamptz '2025-01-01 00:00+00' AS start,
                              make_interval(secs => :seconds / CAST(:count AS float8)) AS span) AS s

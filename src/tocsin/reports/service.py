@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -550,51 +550,80 @@ RESOLVE_BOUNDS = (900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
 
 @dataclass
 class _Live:
-    """One severity's figures for ``/metrics``."""
+    """One severity's figures for ``/metrics``; histograms as counts per bucket (the last
+    bucket: above every bound) and the sum of the values in microseconds."""
 
-    open: int
-    ack: exposition.Histogram
-    resolve: exposition.Histogram
-    breaches: list[int]
+    open: int = 0
+    ack: list[int] = field(default_factory=lambda: [0] * (len(ACK_BOUNDS) + 1))
+    ack_us: int = 0
+    resolve: list[int] = field(default_factory=lambda: [0] * (len(RESOLVE_BOUNDS) + 1))
+    resolve_us: int = 0
+    breaches: list[int] = field(default_factory=lambda: [0] * len(STAGE_TARGETS))
+
+    def histogram(self, severity: str, name: str) -> exposition.Histogram:
+        counts, total = (
+            (self.ack, self.ack_us) if name == "ack" else (self.resolve, self.resolve_us)
+        )
+        at_most = list(itertools.accumulate(counts))[:-1]
+        return exposition.Histogram({"severity": severity}, at_most, total / 1_000_000, sum(counts))
 
 
-def _histogram(severity: str, row: Sequence[Any], bounds: tuple[int, ...]) -> exposition.Histogram:
-    """From ``row``: how many at most each bound, then the sum (microseconds) and count."""
-    at_most = [int(n) for n in row[: len(bounds)]]
-    total, count = int(row[len(bounds)]), int(row[len(bounds) + 1])
-    return exposition.Histogram({"severity": severity}, at_most, total / 1_000_000, count)
+def _bucket(value: Any, bounds: tuple[int, ...]) -> ColumnElement[Any]:
+    """The first bound (index) ``value`` (microseconds) is at most; past them all,
+    ``len(bounds)``; no value, NULL."""
+    steps = [(value <= bound * 1_000_000, n) for n, bound in enumerate(bounds)]
+    return case(*steps, (value.is_not(None), len(bounds)))
 
 
 async def _live(session: AsyncSession, scope: _Scope) -> dict[str, _Live]:
     """Per severity, in one pass over every counted incident: open ones, the acknowledgement
-    and resolution histograms, breaches per stage target."""
+    and resolution histograms, breaches per stage target. Each incident is counted in its
+    buckets (SQL); the cumulative counts Prometheus wants are summed from the buckets."""
     durations = _durations(scope.dialect)
     flags = sla_flags(scope.now)
+    breached = [f"b_{t}" for t in STAGE_TARGETS]
     rows = select(
         Incident.severity,
         case((Incident.status.in_(OPEN_STATUSES), 1), else_=0).label("open"),
         durations["tta"].label("tta"),
         durations["duration"].label("duration"),
-        *(flags[f"b_{t}"].label(f"b_{t}") for t in STAGE_TARGETS),
+        *(flags[name].label(name) for name in breached),
     )
-    r = scope.incidents(rows).offset(0).subquery("counted").c  # each column once per row
-    columns: list[Any] = [r.severity, _sum(r.open)]
-    for name, bounds in (("tta", ACK_BOUNDS), ("duration", RESOLVE_BOUNDS)):
-        columns += [_sum(case((r[name] <= bound * 1_000_000, 1), else_=0)) for bound in bounds]
-        columns += [_sum(r[name]), func.count(r[name])]
-    columns += [_sum(r[f"b_{t}"]) for t in STAGE_TARGETS]
-    out = {}
-    for severity, open_, *rest in (
-        await session.execute(select(*columns).group_by(r.severity))
+    # OFFSET 0 keeps each subquery apart: every duration is computed once per row.
+    r = scope.incidents(rows).offset(0).subquery("counted").c
+    bucketed = select(
+        r.severity,
+        r.open,
+        r.tta,
+        r.duration,
+        *(r[name] for name in breached),
+        _bucket(r.tta, ACK_BOUNDS).label("ack"),
+        _bucket(r.duration, RESOLVE_BOUNDS).label("resolve"),
+    )
+    k = bucketed.offset(0).subquery("bucketed").c
+    query = select(
+        k.severity,
+        k.ack,
+        k.resolve,
+        func.count(),
+        _sum(k.open),
+        _sum(k.tta),
+        _sum(k.duration),
+        *(_sum(k[name]) for name in breached),
+    ).group_by(k.severity, k.ack, k.resolve)
+    out: dict[str, _Live] = {}
+    for severity, ack, resolve, n, open_, tta, duration, *breaches in (
+        await session.execute(query)
     ).all():
-        resolve_at = len(ACK_BOUNDS) + 2
-        breaches_at = resolve_at + len(RESOLVE_BOUNDS) + 2
-        out[severity] = _Live(
-            open=int(open_),
-            ack=_histogram(severity, rest[:resolve_at], ACK_BOUNDS),
-            resolve=_histogram(severity, rest[resolve_at:breaches_at], RESOLVE_BOUNDS),
-            breaches=[int(n) for n in rest[breaches_at:]],
-        )
+        live = out.setdefault(severity, _Live())
+        live.open += int(open_)
+        if ack is not None:
+            live.ack[ack] += int(n)
+            live.ack_us += int(tta)
+        if resolve is not None:
+            live.resolve[resolve] += int(n)
+            live.resolve_us += int(duration)
+        live.breaches = [a + int(b) for a, b in zip(live.breaches, breaches, strict=True)]
     return out
 
 
@@ -602,15 +631,8 @@ async def metrics(session: AsyncSession, actor: Actor, *, clock: Clock) -> str:
     """``/metrics`` in Prometheus' text format, over the incidents the actor may see."""
     scope = await _scope(session, actor, clock)
     live = await _live(session, scope)
-    nothing = [0] * (len(RESOLVE_BOUNDS) + 2)
     for key in (s.key for s in scope.policy.severities):  # every level, even without incidents
-        if key not in live:
-            live[key] = _Live(
-                0,
-                _histogram(key, nothing, ACK_BOUNDS),
-                _histogram(key, nothing, RESOLVE_BOUNDS),
-                [0] * len(STAGE_TARGETS),
-            )
+        live.setdefault(key, _Live())
     severities = sorted(live, key=_group_order(scope.policy, "severity"))
     failed = await notify.failures_by_channel(session)
     waiting, scheduled, oldest = await jobs.queue_depth(session, now=scope.now)
@@ -639,13 +661,13 @@ async def metrics(session: AsyncSession, actor: Actor, *, clock: Clock) -> str:
             "tocsin_incident_acknowledge_seconds",
             "Time from detection to acknowledgement.",
             ACK_BOUNDS,
-            [live[s].ack for s in severities],
+            [live[s].histogram(s, "ack") for s in severities],
         ),
         exposition.histogram(
             "tocsin_incident_resolve_seconds",
             "Time from detection to resolution.",
             RESOLVE_BOUNDS,
-            [live[s].resolve for s in severities],
+            [live[s].histogram(s, "resolve") for s in severities],
         ),
         breach_family,
         failed_family,
