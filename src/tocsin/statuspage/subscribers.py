@@ -20,6 +20,7 @@ from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.alerts.ratelimit import RateLimiter
@@ -166,19 +167,25 @@ async def sign_up(
         raise InvalidInput(
             "this status page takes no webhook subscribers", details={"field": "webhook"}
         )
-    address = address.strip().lower() if kind == "email" else address.strip()
+    address = normal
     if kind == "webhook" and not settings.private_webhooks:
         _public_address(address)
     components = await _components_known(session, data.components)
     now = clock.now()
-    row: Subscriber | None = await session.scalar(
-        select(Subscriber).where(Subscriber.kind == kind, Subscriber.address == address)
-    )
+    query = select(Subscriber).where(Subscriber.kind == kind, Subscriber.address == address)
+    row: Subscriber | None = await session.scalar(query)
     if row is None:
-        row = Subscriber(
-            kind=kind, address=address, components=components, created_at=now, generation=1
+        # Two sign-ups of one new address at once: one row, both get a link.
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         )
-        session.add(row)
+        await session.execute(
+            insert(Subscriber)
+            .values(kind=kind, address=address, components=components, created_at=now, generation=1)
+            .on_conflict_do_nothing(index_elements=[Subscriber.kind, Subscriber.address])
+        )
+        row = await session.scalar(query.execution_options(populate_existing=True))
+        assert row is not None
     elif row.confirmed_at is not None and row.unsubscribed_at is None:
         # Subscribed already: the new choice of components waits for a new confirmation.
         row.generation += 1
