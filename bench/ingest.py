@@ -35,10 +35,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-import asyncpg
-from harness import figures, free_port, fresh_database, tocsin, wait_ready
+from harness import (
+    backends,
+    children,
+    cpu_seconds,
+    figures,
+    free_port,
+    fresh_database,
+    tocsin,
+    used,
+    wait_ready,
+)
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from wire import read_message
 
 from tocsin.alerts import service as alerts
@@ -165,69 +173,17 @@ async def _load(
     phase.seconds += time.perf_counter() - began
 
 
-def _cpu_seconds(pids: list[int]) -> dict[int, float]:
-    """CPU time each process used so far (Linux: user + system, from /proc)."""
-    seconds = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
-
-
-def _used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used between two readings by the processes alive at both."""
-    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-
-
-def _children(pid: int) -> list[int]:
-    """The process and its descendants (uvicorn's worker processes)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        each = todo.pop()
-        found.append(each)
-        todo.extend(parents.get(each, []))
-    return found
-
-
-async def _backends(url: str) -> list[int]:
-    """The PostgreSQL server processes serving the database ``url`` (same machine)."""
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await connection.close()
-    return [int(r["pid"]) for r in rows]
-
-
 async def _measure(
     port: int, request: Callable[[int], bytes], args: argparse.Namespace, server: int, into: Phase
 ) -> None:
     """One round of load, added to ``into`` with the CPU it cost."""
-    servers, backends = _children(server), await _backends(args.postgres)
-    before = _cpu_seconds(servers), _cpu_seconds(backends)
+    servers, database = children(server), await backends(args.postgres)
+    before = cpu_seconds(servers), cpu_seconds(database)
     count, seconds = len(into.latencies), into.seconds
     await _load(port, request, args.connections, args.seconds / args.rounds, into)
     into.rounds.append((len(into.latencies) - count) / (into.seconds - seconds))
-    into.cpu += _used(before[0], _cpu_seconds(servers))
-    into.db_cpu += _used(before[1], _cpu_seconds(backends))
+    into.cpu += used(before[0], cpu_seconds(servers))
+    into.db_cpu += used(before[1], cpu_seconds(database))
 
 
 async def _stored(url: str) -> tuple[int, int]:

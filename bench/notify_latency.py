@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import threading
 import time
@@ -28,7 +29,17 @@ from typing import Any
 import aiosmtplib
 import httpx
 from aiosmtpd.controller import Controller
-from harness import figures, free_port, fresh_database, tocsin, wait_ready
+from harness import (
+    backends,
+    children,
+    cpu_seconds,
+    figures,
+    free_port,
+    fresh_database,
+    tocsin,
+    used,
+    wait_ready,
+)
 from wire import Pool, receiver, request_bytes
 
 from tocsin.auth import service as auth
@@ -191,6 +202,13 @@ async def main() -> None:
     try:
         await wait_ready(base)
         await asyncio.sleep(2)  # the workers listen before the first declaration
+        roles = {
+            "API": children(api.pid),
+            "workers": [pid for w in workers for pid in children(w.pid)],
+            "PostgreSQL": await backends(args.postgres),
+            "load + receivers": [os.getpid()],
+        }
+        before = {role: cpu_seconds(pids) for role, pids in roles.items()}
         began = time.perf_counter()
         answered = await _load(api_port, token, args.rate, args.seconds)
         took = time.perf_counter() - began
@@ -201,6 +219,7 @@ async def main() -> None:
             if done:
                 break
             await asyncio.sleep(0.2)
+        cpu = {role: used(before[role], cpu_seconds(pids)) for role, pids in roles.items()}
     finally:
         for process in (api, *workers):
             process.send_signal(signal.SIGTERM)
@@ -230,6 +249,14 @@ async def main() -> None:
     print(_row("API answer → webhook at receiver", sent, base_hook))
     print(
         f"e-mail: {mail_lost} lost, {mail_twice} repeated; webhook: {hook_lost} lost, {hook_twice} repeated"
+    )
+    each = {role: seconds * 1000 / max(len(answered), 1) for role, seconds in cpu.items()}
+    total = sum(each.values())
+    print(
+        "CPU per declaration (its two messages included): "
+        + ", ".join(f"{role} {ms:.1f} ms" for role, ms in each.items())
+        + f"; total {total:.1f} ms, so {os.cpu_count()} cores carry at most"
+        f" {(os.cpu_count() or 1) * 1000 / total:.0f} declarations/s"
     )
     p99 = max(figures(mail)[1], figures(sent)[1]) if mail and sent else float("inf")
     print(f"target p99 < 1 s: {'met' if p99 < 1.0 else 'NOT met'} ({p99 * 1000:.0f} ms)")

@@ -35,7 +35,9 @@ async def _write(
 async def declare(
     body: schemas.DeclareIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.IncidentDetailOut:
-    return await _write(ctx, lambda s: incidents.declare(s, actor, body, clock=ctx.clock))
+    async with ctx.db.write() as session:
+        _, shown = await incidents.declare_described(session, actor, body, clock=ctx.clock)
+    return shown
 
 
 @router.get("", response_model=schemas.IncidentListOut)

@@ -355,6 +355,20 @@ async def declare(
     return incident
 
 
+async def declare_described(
+    session: AsyncSession, actor: Actor, data: schemas.DeclareIn, *, clock: Clock
+) -> tuple[Incident, schemas.IncidentDetailOut]:
+    """Declare, and describe the incident for the answer before its number is taken: the
+    day's counter row stays locked from then until commit, so every read that can run
+    before it does."""
+    with numbering.Provisional(session) as provisional:
+        incident, day = await _declare(session, actor, data, provisional.ref, clock=clock)
+        shown = await describe(session, incident, clock=clock, detail=True)
+        incident.ref = await provisional.assign(day)
+    assert isinstance(shown, schemas.IncidentDetailOut)
+    return incident, shown.model_copy(update={"id": incident.ref})
+
+
 async def _declare(
     session: AsyncSession, actor: Actor, data: schemas.DeclareIn, ref: str, *, clock: Clock
 ) -> tuple[Incident, str]:
