@@ -22,10 +22,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from harness import fresh_database
+from harness import cpu_seconds, fresh_database, used
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,22 +127,16 @@ class Figures:
     client_cpu: float
 
 
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of a local process (its /proc stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def timed(db: Database, runs: int, op: Callable[[AsyncSession], Awaitable[Any]]) -> Figures:
     """The first run, then the best of ``runs`` more, each in a read transaction."""
     samples: list[tuple[float, float, float]] = []
     for _ in range(runs + 1):
         async with db.read() as session:
             pid = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
-            server, client, wall = _cpu_of(pid), time.process_time(), time.perf_counter()
+            server, client, wall = cpu_seconds([pid]), time.process_time(), time.perf_counter()
             await op(session)
             wall = time.perf_counter() - wall
-            samples.append((wall, _cpu_of(pid) - server, time.process_time() - client))
+            samples.append((wall, used(server, cpu_seconds([pid])), time.process_time() - client))
     best = min(samples[1:])
     return Figures(samples[0][0], *best)
 
