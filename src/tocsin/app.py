@@ -41,6 +41,7 @@ from tocsin.settings import Settings
 from tocsin.statuspage import site as statuspage_site
 from tocsin.statuspage.doors import router as statuspage_doors
 from tocsin.statuspage.routes import router as statuspage_router
+from tocsin.web.routes import router as web_router
 
 log = logging.getLogger("tocsin")
 
@@ -179,6 +180,7 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(ack_router)
     app.include_router(statuspage_doors)
+    app.include_router(web_router)
     app.add_middleware(RequestGuard, limit=settings.max_body_bytes)
     app.add_middleware(EnqueueErrors)
     return app

@@ -704,6 +704,7 @@ async def list_alerts(
     *,
     status: Sequence[str] = (),
     integration: str | None = None,
+    incident: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> AlertListOut:
@@ -719,6 +720,8 @@ async def list_alerts(
         query = query.where(Alert.status.in_(status))
     if integration:
         query = query.where(Integration.key == integration)
+    if incident:
+        query = query.where(Incident.ref == incident)
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     rows = await session.execute(
         query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset)

@@ -1,0 +1,1 @@
+"""The responder console: server-rendered pages for people working an incident."""
