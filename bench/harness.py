@@ -16,16 +16,28 @@ import httpx
 from sqlalchemy.engine import make_url
 
 
-async def fresh_database(url: str) -> None:
-    """Drop and create the database ``url`` names (on the server it names)."""
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
+async def _on_server(url: str, *statements: str) -> None:
+    """Run ``statements`` on the server ``url`` names (in its ``postgres`` database)."""
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
     connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+        for statement in statements:
+            await connection.execute(statement)
     finally:
         await connection.close()
+
+
+async def fresh_database(url: str) -> None:
+    """Drop and create the database ``url`` names (on the server it names)."""
+    name = make_url(url).database
+    await _on_server(
+        url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database ``url`` names, if it is there."""
+    await _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
-from harness import cpu_seconds, fresh_database, used
+from harness import cpu_seconds, drop_database, fresh_database, used
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,9 +219,14 @@ async def main() -> None:
     parser.add_argument(
         "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/tocsin_bench_reports"
     )
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database")
     args = parser.parse_args()
     url = make_url(args.postgres).render_as_string(hide_password=False)
-    await run(url, args.incidents, args.months, args.runs)
+    try:
+        await run(url, args.incidents, args.months, args.runs)
+    finally:
+        if not args.keep:  # a million rows are half a gigabyte of someone's disk
+            await drop_database(url)
 
 
 if __name__ == "__main__":
