@@ -21,6 +21,7 @@
           if (!next || old.contains(document.activeElement)) { return; }
           old.replaceWith(document.importNode(next, true));
         });
+        showLive();
       })
       .catch(function () { /* the next event or tick tries again */ })
       .then(function () {
@@ -29,9 +30,13 @@
       });
   }
 
+  function showLive() {
+    document.querySelectorAll(".live-note").forEach(function (note) { note.hidden = false; });
+  }
+
   var stream = new EventSource(source.getAttribute("data-events"));
   stream.addEventListener("timeline", refresh);
   stream.addEventListener("incidents", refresh);
-  document.querySelectorAll(".live-note").forEach(function (note) { note.hidden = false; });
+  showLive();
   window.setInterval(refresh, 30000);
 })();

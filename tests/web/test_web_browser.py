@@ -1,0 +1,151 @@
+"""The console end to end in a real headless Chromium (Debian's ``chromium`` through
+Playwright's ``executable_path``; the status page tests' fixture and server): sign in,
+declare a SEV1, watch it appear live in a second person's browser, acknowledge, assign a
+commander, note, move to resolved, and find every step on the timeline, which the second
+browser also sees live. axe-core's WCAG 2.1 A/AA rules find nothing serious on any page;
+a person without the permissions sees no action and a forged post is refused."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from tests.statuspage.test_statuspage_browser import ROOT, WCAG_AA, chromium, tocsin_server
+from tests.web.web_client import PASSWORD, person
+
+from tocsin.auth.actor import SYSTEM
+from tocsin.context import Context
+from tocsin.incidents import service as incidents
+
+__all__ = ["chromium"]  # the fixture, shared with the status page's browser test
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Path:
+    base = Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
+    folder = base / "web"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Pages:
+    """Checks every page it is shown: a screenshot saved, axe-core run."""
+
+    def __init__(self, folder: Path, backend: str, request: pytest.FixtureRequest) -> None:
+        self.folder, self.backend, self.request = folder, backend, request
+
+    async def check(self, page: Page, name: str) -> None:
+        shot = self.folder / f"{name}-{self.backend}.png"
+        await page.screenshot(path=shot, full_page=True)
+        self.request.node.user_properties.append(("artifact", str(shot)))
+        options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
+        results = await Axe().run(page, options=options)
+        bad = results.response["violations"]  # none at all, serious or not
+        assert not bad, f"{name}: {results.generate_report()}"
+
+
+async def _sign_in(context: BrowserContext, base: str, email: str, pages: Pages | None) -> Page:
+    page = await context.new_page()
+    await page.goto(f"{base}/")
+    await expect(page).to_have_url(f"{base}/login?next=/incidents")
+    await page.keyboard.press("Tab")  # the first stop is the skip link, visibly focused
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    if pages:
+        await pages.check(page, "login")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(f"{base}/incidents")
+    return page
+
+
+async def _set_status(page: Page, status: str) -> None:
+    await page.get_by_label("New status").select_option(status)
+    await page.get_by_role("button", name="Change status").click()
+    await expect(page.locator(".facts .status")).to_have_class(f"status st-{status}")
+
+
+async def test_an_incident_worked_in_the_browser(
+    seeded: Context, chromium: str, shots: Path, request: pytest.FixtureRequest
+) -> None:
+    await person(seeded, "lead@example.com", roles=("incident-commander",))
+    await person(seeded, "watcher@example.com")  # everyone's permissions only
+    pages = Pages(shots, seeded.db.dialect, request)
+    with tocsin_server(seeded.settings.database_url, seeded.clock) as base:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium)
+            lead_ctx, watch_ctx = await browser.new_context(), await browser.new_context()
+            try:
+                lead = await _sign_in(lead_ctx, base, "lead@example.com", pages)
+                watcher = await _sign_in(watch_ctx, base, "watcher@example.com", None)
+                await expect(watcher.locator(".live-note")).to_be_visible()  # stream open
+                await pages.check(watcher, "incidents-empty")
+
+                await lead.get_by_role("link", name="Declare an incident").first.click()
+                await pages.check(lead, "declare")
+                await lead.get_by_role("button", name="Declare", exact=True).click()
+                await expect(lead.locator("#title-error")).to_be_visible()  # beside the field
+                await pages.check(lead, "declare-rejected")
+                await lead.get_by_label("Title").fill("Scores are not saving")
+                await lead.get_by_label("SEV1 Severity 1: Critical").check()
+                await lead.get_by_label("Type").select_option("outage")
+                await lead.get_by_label("Score Recording").check()
+                await lead.get_by_role("button", name="Declare", exact=True).click()
+                await expect(lead.locator("h1 .ref")).to_have_text(re.compile(r"INC-"))
+                ref = (await lead.locator("h1 .ref").text_content()) or ""
+
+                # the second browser sees it appear without reloading
+                row = watcher.get_by_role("link", name=ref)
+                await expect(row).to_be_visible(timeout=15000)
+                await pages.check(watcher, "incidents-live")
+                await row.click()
+                await expect(watcher.get_by_role("heading", level=1)).to_contain_text(ref)
+                for action in ("Acknowledge", "Change status", "Change severity", "Assign"):
+                    assert await watcher.get_by_role("button", name=action, exact=True).count() == 0
+
+                await pages.check(lead, "room-declared")
+                await lead.get_by_role("button", name="Acknowledge", exact=True).click()
+                await expect(
+                    lead.get_by_text("Acknowledged by Lead", exact=False).first
+                ).to_be_visible()
+                await lead.get_by_label("Role").select_option("incident-commander")
+                await lead.get_by_label("Person").fill("lead@example.com")
+                await lead.get_by_role("button", name="Assign", exact=True).click()
+                await lead.get_by_label("Add a note").fill("Rolled back release 4.2")
+                await lead.get_by_role("button", name="Post", exact=True).click()
+                # the watcher's room shows the note live
+                await expect(watcher.locator("#timeline")).to_contain_text(
+                    "Rolled back release 4.2", timeout=15000
+                )
+                for status in ("identified", "monitoring", "resolved"):
+                    await _set_status(lead, status)
+                timeline = lead.locator("#timeline")
+                for step in ("Declared", "Acknowledged by", "is now Incident Commander",
+                             "Rolled back release 4.2", "investigating → identified",
+                             "identified → monitoring", "monitoring → resolved"):  # fmt: skip
+                    await expect(timeline).to_contain_text(step)
+                await pages.check(lead, "room-resolved")
+                await expect(watcher.locator("#timeline")).to_contain_text(
+                    "monitoring → resolved", timeout=15000
+                )
+                await pages.check(watcher, "room-watcher")
+
+                # a forged post from the watcher's session: refused, nothing changes
+                csrf = await watcher.locator('input[name="csrf"]').first.input_value()
+                answer = await watcher.request.post(
+                    f"{base}/incidents/{ref}/actions/status",
+                    form={"csrf": csrf, "status": "investigating"},
+                    max_redirects=0,
+                )
+                assert answer.status == 403
+            finally:
+                await lead_ctx.close()
+                await watch_ctx.close()
+                await browser.close()
+    async with seeded.db.read() as session:
+        incident = await incidents.get(session, SYSTEM, ref)
+    assert incident.status == "resolved" and incident.acknowledged_at is not None
