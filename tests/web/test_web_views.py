@@ -1,0 +1,77 @@
+"""The console's views as plain functions (no HTTP): what a page gets to render, in the
+viewer's language and time zone; and the two languages' words."""
+
+from __future__ import annotations
+
+from tocsin.auth import service as auth
+from tocsin.auth.actor import SYSTEM
+from tocsin.clock import VirtualClock
+from tocsin.context import Context
+from tocsin.incidents import schemas
+from tocsin.incidents import service as incidents
+from tocsin.policy import service as policies
+from tocsin.web import session as sessions
+from tocsin.web import views
+from tocsin.web.render import html
+from tocsin.web.strings import EN, NL, Words
+from tocsin.web.viewer import Viewer, may, viewer_of
+
+
+def test_both_languages_have_every_word() -> None:
+    assert set(EN) == set(NL)
+
+
+def test_sla_words() -> None:
+    en, nl = Words("en", "UTC"), Words("nl", "UTC")
+    assert en.sla("pending", 300) == "due in 5m" and nl.sla("pending", 300) == "nog 5m"
+    assert en.sla("breached", 90) == "breached by 1m30s"
+    assert en.sla("met", 60) == "met, 1m to spare" and en.sla("pending", None) == "waiting"
+
+
+async def _viewer(ctx: Context, email: str, *, locale: str | None, zone: str | None) -> Viewer:
+    async with ctx.db.write() as session:
+        user = await auth.create_user(session, SYSTEM, email, clock=ctx.clock)
+        user.locale, user.timezone = locale, zone
+        web = sessions.WebSession(user, auth.actor_for(user), 0, "token")
+        return viewer_of(web, await policies.current_policy(session))
+
+
+async def test_the_room_in_dutch_in_the_viewers_zone(seeded: Context) -> None:
+    clock = seeded.clock
+    assert isinstance(clock, VirtualClock)
+    async with seeded.db.write() as session:
+        body = schemas.DeclareIn(title="Betalingen mislukken", severity="SEV1", type="outage")
+        ref = (await incidents.declare(session, SYSTEM, body, clock=clock)).ref
+    viewer = await _viewer(seeded, "nl@example.com", locale="nl", zone="Europe/Amsterdam")
+    async with seeded.db.read() as session:
+        data = await views.room(session, viewer, ref, clock=clock, show=["status"])
+    assert data["incident"].id == ref and data["next_statuses"] == [
+        "identified",
+        "monitoring",
+        "resolved",
+    ]
+    assert {kind for kind in data["show"]} == {"status"}
+    assert [e.kind for e in data["events"]] == ["declared"]
+    assert data["can"] == {"declare", "add-note"}  # everyone's, nothing more
+    page = html("room.html", {**data, "errors": {}, "action": "", "typed": {}, "preview": None,
+                              "sent": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
+    assert '<html lang="nl">' in page and "Tijden in Europe/Amsterdam" in page
+    assert "10:00:00 CET" in page  # 09:00 UTC in Amsterdam in January
+    assert "Bevestigen" in page and "nog 5m" in page
+
+
+async def test_the_list_view_orders_and_says_what_the_viewer_may_do(seeded: Context) -> None:
+    clock = seeded.clock
+    async with seeded.db.write() as session:
+        for title, severity in (("Small", "SEV4"), ("Big", "SEV1"), ("Middle", "SEV2")):
+            await incidents.declare(
+                session, SYSTEM, schemas.DeclareIn(title=title, severity=severity), clock=clock
+            )
+    viewer = await _viewer(seeded, "en@example.com", locale=None, zone=None)
+    async with seeded.db.read() as session:
+        data = await views.incident_list(session, viewer, views.ListFilters(), clock=clock)
+        policy = await policies.current_policy(session)
+    assert [i.title for i in data["incidents"]] == ["Big", "Middle", "Small"]
+    assert data["can_declare"] and data["commander"] == "incident-commander"
+    assert viewer.words.locale == "en" and viewer.words.zone == "UTC"  # the policy's
+    assert may(policy, SYSTEM) >= {"acknowledge", "send-communications"}  # admin
