@@ -247,3 +247,28 @@ async def test_sla_clock_breached(seeded: Context) -> None:
         await signed_in(http, "ann@example.com")
         page = (await http.get("/incidents")).text
         assert ref in page and re.search(r'v-breached">.*Acknowledge.*breached by', page)
+
+
+async def test_room_forms_reject_bad_input_beside_the_field(seeded: Context) -> None:
+    ref = await _declare(seeded, "Slow pages", "SEV2", "outage")
+    await person(seeded, "lead@example.com", roles=("incident-commander",))
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, "lead@example.com")
+        answer = await _post(http, ref, "note", csrf=csrf, text="")
+        assert answer.status_code == 422
+        assert re.search(r'id="note-text-error"[^>]*>.*at least 1 character', answer.text)
+        answer = await _post(
+            http, ref, "assign", csrf=csrf, role="incident-commander", email="nobody@example.com"
+        )
+        assert answer.status_code == 404 and 'value="nobody@example.com"' in answer.text
+        answer = await _post(http, ref, "severity", csrf=csrf, severity="SEV1", reason="spreading")
+        assert answer.status_code == 303
+        await _post(
+            http, ref, "assign", csrf=csrf, role="incident-commander", email="lead@example.com"
+        )
+        answer = await _post(
+            http, ref, "relieve", csrf=csrf, role="incident-commander", email="lead@example.com"
+        )
+        assert answer.status_code == 303
+    incident, kinds = await _state(seeded, ref)
+    assert incident.severity == "SEV1" and "role_relieved" in kinds and "note" not in kinds

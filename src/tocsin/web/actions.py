@@ -55,7 +55,7 @@ async def _relieve(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> 
 
 
 async def _note(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> dict[str, Any]:
-    body = schemas.NoteIn.model_validate(_fields(f, "text"))
+    body = schemas.NoteIn.model_validate({"text": f.get("text", "")})
     await incidents.add_note(s, a, ref, body.text, clock=c.clock)
     return {}
 

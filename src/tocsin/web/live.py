@@ -7,6 +7,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from tocsin.auth.actor import Actor
 from tocsin.context import Context
 from tocsin.web import service
@@ -18,57 +20,68 @@ MAX_POLLS = 600
 #: A comment line now and then keeps proxies from closing a quiet stream.
 KEEPALIVE_POLLS = 15
 
+#: One event: its name, its id (a timeline row's) and its data.
+Frame = tuple[str, int, object]
+#: What one look finds newer than the id given.
+Look = Callable[[AsyncSession, int], Awaitable[list[Frame]]]
+Gone = Callable[[], Awaitable[bool]]
+
 
 def frame(event: str, ident: int, data: object) -> str:
     return f"id: {ident}\nevent: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-async def room_stream(
+async def _stream(
+    ctx: Context, look: Look, after: int, gone: Gone, polls: int, interval: float
+) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    for poll in range(polls):
+        async with ctx.db.read() as session:
+            found = await look(session, after)
+        for event, ident, data in found:
+            after = ident
+            yield frame(event, ident, data)
+        if not found and poll % KEEPALIVE_POLLS == KEEPALIVE_POLLS - 1:
+            yield ": keep-alive\n\n"
+        if await gone():
+            return
+        await asyncio.sleep(interval)
+
+
+def room_stream(
     ctx: Context,
     actor: Actor,
     ref: str,
     after: int,
     *,
-    gone: Callable[[], Awaitable[bool]],
+    gone: Gone,
     polls: int = MAX_POLLS,
     interval: float = POLL_SECONDS,
 ) -> AsyncIterator[str]:
     """One ``timeline`` event per new timeline row of the incident."""
-    yield "retry: 2000\n\n"
-    for poll in range(polls):
-        async with ctx.db.read() as session:
-            rows = await service.events_after(session, actor, ref, after)
-        for row in rows:
-            after = row.id
-            yield frame(
-                "timeline", row.id, {"id": row.id, "kind": row.kind, "summary": row.summary}
-            )
-        if not rows and poll % KEEPALIVE_POLLS == KEEPALIVE_POLLS - 1:
-            yield ": keep-alive\n\n"
-        if await gone():
-            return
-        await asyncio.sleep(interval)
+
+    async def look(session: AsyncSession, newer: int) -> list[Frame]:
+        rows = await service.events_after(session, actor, ref, newer)
+        return [
+            ("timeline", r.id, {"id": r.id, "kind": r.kind, "summary": r.summary}) for r in rows
+        ]
+
+    return _stream(ctx, look, after, gone, polls, interval)
 
 
-async def list_stream(
+def list_stream(
     ctx: Context,
     actor: Actor,
     after: int,
     *,
-    gone: Callable[[], Awaitable[bool]],
+    gone: Gone,
     polls: int = MAX_POLLS,
     interval: float = POLL_SECONDS,
 ) -> AsyncIterator[str]:
     """An ``incidents`` event whenever any incident the viewer may see changes."""
-    yield "retry: 2000\n\n"
-    for poll in range(polls):
-        async with ctx.db.read() as session:
-            latest = await service.latest_event(session, actor)
-        if latest > after:
-            after = latest
-            yield frame("incidents", latest, {"last": latest})
-        elif poll % KEEPALIVE_POLLS == KEEPALIVE_POLLS - 1:
-            yield ": keep-alive\n\n"
-        if await gone():
-            return
-        await asyncio.sleep(interval)
+
+    async def look(session: AsyncSession, newer: int) -> list[Frame]:
+        latest = await service.latest_event(session, actor)
+        return [("incidents", latest, {"last": latest})] if latest > newer else []
+
+    return _stream(ctx, look, after, gone, polls, interval)
