@@ -3,13 +3,16 @@ form's CSRF guard, and signing out revoking the session."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from tests.web.web_client import PASSWORD, browser, csrf_of, person, sign_in, signed_in
 
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
+from tocsin.clock import VirtualClock
 from tocsin.context import Context
-from tocsin.web.session import COOKIE, SESSION_NAME
+from tocsin.web.session import COOKIE, LIFETIME, SESSION_NAME
 
 
 def _set_cookie(answer: httpx.Response, name: str) -> str:
@@ -93,3 +96,15 @@ async def test_the_persons_locale_and_zone(seeded: Context) -> None:
         await signed_in(http, "nl@example.com")
         page = (await http.get("/incidents")).text
         assert '<html lang="nl">' in page and "Tijden in Europe/Amsterdam" in page
+
+
+async def test_a_session_ends_after_its_lifetime(seeded: Context) -> None:
+    await person(seeded, "ann@example.com")
+    clock = seeded.clock
+    assert isinstance(clock, VirtualClock)
+    async with browser(seeded) as http:
+        await signed_in(http, "ann@example.com")
+        clock.advance(LIFETIME - timedelta(minutes=1))
+        assert (await http.get("/incidents")).status_code == 200
+        clock.advance(minutes=2)
+        assert (await http.get("/incidents")).status_code == 303

@@ -3,7 +3,8 @@
 
 The cookie carries the token signed with the installation's key (purpose
 ``web-session``); the per-session CSRF token is a MAC of the token (purpose ``csrf``),
-so nothing more is stored. The sign-in form itself is guarded by a double-submit cookie.
+so nothing more is stored. A session lasts :data:`LIFETIME` at most. The sign-in form
+itself is guarded by a double-submit cookie.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,8 @@ from tocsin.errors import Forbidden, Unauthenticated
 COOKIE = "tocsin_session"
 LOGIN_COOKIE = "tocsin_login"
 SESSION_NAME = "web session"
+#: A session ends this long after signing in (a console left open overnight asks again).
+LIFETIME = timedelta(hours=12)
 _PURPOSE = "web-session"
 _CSRF = "csrf"
 
@@ -51,13 +55,16 @@ async def _secret(session: AsyncSession, cookie: str | None) -> str | None:
 
 
 async def resume(session: AsyncSession, cookie: str | None, *, clock: Clock) -> WebSession | None:
-    """The signed-in person behind a cookie; ``None`` when absent, forged or revoked."""
+    """The signed-in person behind a cookie; ``None`` when absent, forged, revoked or
+    older than :data:`LIFETIME`."""
     secret = await _secret(session, cookie)
     if secret is None:
         return None
     try:
         user, token = await auth.authenticate_token(session, secret)
     except Unauthenticated:
+        return None
+    if clock.now() - token.created_at > LIFETIME:
         return None
     key = await signing.instance_key(session, clock=clock, create=False)
     assert key is not None  # the cookie verified, so the key exists
