@@ -43,7 +43,27 @@ INCIDENT_ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/comms/preview"): None,
     ("POST", "/comms/preview"): {"template": "incident-update"},
     ("POST", "/comms"): {"template": "incident-update"},
+    ("POST", "/postmortem"): None,
+    ("GET", "/postmortem"): None,
+    ("PATCH", "/postmortem"): {"sections": {}},
+    ("GET", "/postmortem.md"): None,
+    ("POST", "/postmortem/import"): {"markdown": "# Post-Mortem"},
+    ("POST", "/postmortem/status"): {"status": "draft"},
+    ("POST", "/postmortem/approve"): None,
+    ("PUT", "/postmortem/meeting"): {"at": None},
+    ("PUT", "/root-cause"): {"root_cause": None},
+    ("PUT", "/timeline/{event_id}/pin"): None,
+    ("DELETE", "/timeline/{event_id}/pin"): None,
+    ("POST", "/action-items"): {"title": "Rotate keys", "owner": "tech.lead"},
+    ("PATCH", "/action-items/{number}"): {"status": "done"},
 }
+
+
+def _path(suffix: str, item: int) -> str:
+    """An endpoint's suffix with its path parameters filled in."""
+    return (
+        suffix.replace("{item_id}", str(item)).replace("{event_id}", "1").replace("{number}", "1")
+    )
 
 
 def test_every_incident_endpoint_is_listed() -> None:
@@ -133,7 +153,7 @@ async def test_outsider_cannot_write_to_a_restricted_incident(
     before = (await client.get(f"{API}/incidents/{ref}/timeline")).json()
     for http in (people["outsider"], people["sysadmin"]):
         for (method, suffix), body in INCIDENT_ENDPOINTS.items():
-            url = f"{API}/incidents/{ref}{suffix.replace('{item_id}', str(item))}"
+            url = f"{API}/incidents/{ref}{_path(suffix, item)}"
             response = await http.request(method, url, json=body)
             err = error(response, 404, "not_found")
             assert err["details"] == {"incident": ref}, (method, suffix)

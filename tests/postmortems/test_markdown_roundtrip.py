@@ -137,3 +137,21 @@ async def test_a_broken_document_says_where(seeded: Context, change, message: st
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(").replace(")", r"\)")):
         async with seeded.db.write() as session:
             await service.import_markdown(session, SYSTEM, ref, change(text), clock=seeded.clock)
+
+
+async def test_a_pinned_timeline_holds_only_the_pinned_events(seeded: Context) -> None:
+    ref = await _incident(seeded)
+    async with seeded.db.write() as session:
+        events = await incidents.timeline(session, SYSTEM, ref)
+        chosen = [e for e in events if e.kind in ("declared", "note")]
+        for event in chosen:
+            await service.pin(session, SYSTEM, ref, event.id, True, clock=seeded.clock)
+        await service.pin(session, SYSTEM, ref, events[-1].id, True, clock=seeded.clock)
+        await service.pin(session, SYSTEM, ref, events[-1].id, False, clock=seeded.clock)
+        made = await service.create(
+            session, SYSTEM, ref, CreateIn(timeline="pinned"), clock=seeded.clock
+        )
+    timeline = next(s["body"] for s in made.sections if s["fill"] == "timeline")
+    assert len(timeline.splitlines()) == len(chosen) == 2
+    assert "Declared" in timeline.splitlines()[0] and "note \\| with pipe" not in timeline
+    assert "note | with pipe" in timeline.splitlines()[1]

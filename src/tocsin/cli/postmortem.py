@@ -160,7 +160,7 @@ def meeting(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan the postmortem meeting (this meets the meeting deadline)."""
-    if (at is None) != cancel:
+    if (at is not None) != cancel:
         _show(api("PUT", _path(ref, "/meeting"), json={"at": at}), as_json)
         return
     typer.echo("error: give a time or --cancel", err=True)
@@ -176,7 +176,7 @@ def root_cause(
     clear: Annotated[bool, typer.Option("--clear", help="Record no root cause.")] = False,
 ) -> None:
     """Record the incident's root cause category, for reports."""
-    if (cause is None) == clear:
+    if (cause is not None) == clear:
         typer.echo("error: give a root cause or --clear", err=True)
         raise typer.Exit(2)
     out = api("PUT", f"/incidents/{ref}/root-cause", json={"root_cause": cause})
