@@ -149,3 +149,24 @@ async def test_restricted_incidents_items_only_for_those_who_may_see_it(seeded: 
         async with seeded.db.write() as session:
             data = ActionItemIn(title="peek", owner="engineer")
             await actions.add(session, outsider, secret, data, clock=seeded.clock)
+
+
+async def test_an_item_added_past_its_due_date_is_only_told_overdue(seeded: Context) -> None:
+    load_handlers()
+    ref = await _declare(seeded, "Scores lost")
+    seeded.clock.set(START + timedelta(hours=10))  # type: ignore[attr-defined]
+    await _add(seeded, ref, "Pool monitoring", "tech.lead", 6)  # due 4 hours ago
+    await _add(seeded, ref, "Load tests", "tech.lead", 16)  # due in 6 hours: reminded now
+    await run_for(seeded, timedelta(hours=24))
+    told = [(at, summary.split(": ", 1)[1]) for at, _, summary in await _told(seeded)]
+    assert told == [
+        (
+            timedelta(hours=10),
+            "action item #1 'Pool monitoring' is overdue (was due 2026-01-15 15:00 UTC)",
+        ),
+        (timedelta(hours=10), "action item #2 'Load tests' is due 2026-01-16 01:00 UTC"),
+        (
+            timedelta(hours=16),
+            "action item #2 'Load tests' is overdue (was due 2026-01-16 01:00 UTC)",
+        ),
+    ]

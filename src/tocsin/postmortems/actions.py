@@ -150,7 +150,9 @@ async def _plan_item(
         return
     before = policy.postmortems.action_items.remind_before
     moments = [("overdue", item.due_at)]
-    if before is not None and before.time:
+    if before is not None and before.time and item.due_at > clock.now():
+        # Due sooner than the lead time: the reminder goes now. Already due: only the
+        # overdue notice.
         moments.insert(0, ("remind", item.due_at - before.time))
     for phase, due in moments:
         await jobs.schedule(
