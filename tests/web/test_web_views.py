@@ -3,13 +3,17 @@ viewer's language and time zone; and the two languages' words."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
 from tocsin.clock import VirtualClock
 from tocsin.context import Context
 from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
+from tocsin.jobs.registry import load_handlers
 from tocsin.policy import service as policies
+from tocsin.simulate.runner import run_until
 from tocsin.web import session as sessions
 from tocsin.web import views
 from tocsin.web.render import html
@@ -75,3 +79,22 @@ async def test_the_list_view_orders_and_says_what_the_viewer_may_do(seeded: Cont
     assert data["can_declare"] and data["commander"] == "incident-commander"
     assert viewer.words.locale == "en" and viewer.words.zone == "UTC"  # the policy's
     assert may(policy, SYSTEM) >= {"acknowledge", "send-communications"}  # admin
+
+
+async def test_the_room_tells_who_was_paged_and_who_is_next(seeded: Context) -> None:
+    load_handlers()
+    clock = seeded.clock
+    assert isinstance(clock, VirtualClock)
+    async with seeded.db.write() as session:
+        body = schemas.DeclareIn(title="All down", severity="SEV1", type="outage")
+        ref = (await incidents.declare(session, SYSTEM, body, clock=clock)).ref
+    await run_until(seeded.db, clock, clock.now() + timedelta(minutes=1))
+    viewer = await _viewer(seeded, "en@example.com", locale=None, zone=None)
+    async with seeded.db.read() as session:
+        data = await views.room(session, viewer, ref, clock=clock)
+    assert data["paged"] and all(e.kind == "page" for e in data["paged"])
+    assert data["next_step"] is not None and data["next_step"].due_at > clock.now()
+    page = html("room.html", {**data, "errors": {}, "action": "", "typed": {}, "preview": None,
+                              "sent": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
+    assert "Paged so far" in page and data["paged"][0].summary in page
+    assert "Next: " in page

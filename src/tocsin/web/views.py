@@ -154,4 +154,5 @@ async def room(
         "ladder": ladder,
         "steps": steps,
         "next_step": next((s for s in steps if s.status == "pending"), None),
+        "paged": [e for e in events if e.kind == "page"],
     }
