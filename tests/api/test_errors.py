@@ -153,8 +153,11 @@ def sample(schema: dict[str, Any], name: str | None = None) -> Any:
         props = schema.get("properties", {})
         return {key: sample(props[key], key) for key in schema.get("required", [])}
     if kind == "string":
-        if name in MEANINGFUL:
+        choices = schema.get("enum")
+        if name in MEANINGFUL and (choices is None or MEANINGFUL[name] in choices):
             return MEANINGFUL[name]
+        if choices:
+            return choices[0]
         if schema.get("format") == "date-time":
             return "2026-01-15T08:00:00Z"
         return "x" * max(schema.get("minLength", 1), 1)
