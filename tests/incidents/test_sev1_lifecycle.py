@@ -143,6 +143,8 @@ async def test_sev1_walk_through_whole_life(seeded: Context) -> None:
         (at(35), "tech.lead@example.com", "role_assigned"),
         (at(36), "tech.lead@example.com", "status"),
         (at(286), "tech.lead@example.com", "status"),
+        # Resolving a Severity 1 creates its postmortem (docs/postmortems.md).
+        (at(286), "tech.lead@example.com", "postmortem"),
         (at(300), "tech.lead@example.com", "status"),
     ]
     summaries = [e.summary for e in events]
@@ -156,6 +158,7 @@ async def test_sev1_walk_through_whole_life(seeded: Context) -> None:
     assert summaries[7:] == [
         "Status identified → monitoring",
         "Status monitoring → resolved",
+        "Postmortem created from the template 'Post-Mortem'",
         "Status resolved → closed",
     ]
     assert events[4].data == {
