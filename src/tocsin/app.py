@@ -35,7 +35,7 @@ from tocsin.notify.doors import router as ack_router
 from tocsin.oncall.routes import router as oncall_router
 from tocsin.policy.routes import router as policy_router
 from tocsin.postmortems.routes import router as postmortems_router
-from tocsin.reports.routes import metrics_router
+from tocsin.reports.doors import router as metrics_router
 from tocsin.reports.routes import router as reports_router
 from tocsin.settings import Settings
 from tocsin.statuspage import site as statuspage_site

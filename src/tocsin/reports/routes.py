@@ -1,4 +1,4 @@
-"""REST doors to reports, and Prometheus' ``/metrics``."""
+"""REST doors to reports (Prometheus' ``/metrics`` is in ``doors.py``)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from tocsin.auth.deps import ActorDep, ContextDep
 from tocsin.errors import ERROR_RESPONSES
 from tocsin.reports import periods, render
 from tocsin.reports import service as reports
-from tocsin.reports.exposition import CONTENT_TYPE
 from tocsin.reports.schemas import Format, GroupBy, IncidentMetrics, PeriodReport
 
 router = APIRouter(tags=["reports"], responses=ERROR_RESPONSES)
-metrics_router = APIRouter(tags=["reports"], responses=ERROR_RESPONSES)
 
 _TEXT_TYPES = {"table": "text/plain", "md": "text/markdown", "csv": "text/csv"}
 
@@ -48,12 +46,3 @@ async def incident_metrics(ctx: ContextDep, actor: ActorDep, ref: str) -> Incide
     """One incident's durations, SLA verdict per target (and by how much) and user impact."""
     async with ctx.db.read() as session:
         return await reports.incident_metrics(session, actor, ref, clock=ctx.clock)
-
-
-@metrics_router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(ctx: ContextDep, actor: ActorDep) -> Response:
-    """Prometheus text exposition: open incidents, acknowledgement and resolution time
-    histograms, SLA breaches, failed notifications, job queue depth and lag."""
-    async with ctx.db.read() as session:
-        text = await reports.metrics(session, actor, clock=ctx.clock)
-    return Response(text, media_type=CONTENT_TYPE)
