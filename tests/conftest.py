@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from tests.browser import chromium  # noqa: F401  (a fixture for every browser test)
 
 from tocsin.app import create_app
 from tocsin.auth import service as auth

@@ -10,13 +10,9 @@ are saved as test artifacts (listed at the end of the run).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import http.server
-import os
-import shutil
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,78 +21,21 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 import pytest
-import uvicorn
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, async_playwright
+from tests.browser import accessible, artifact_folder, tocsin_server
 from tests.statuspage.page_samples import sample_view
 from tests.statuspage.page_story import OPEN_BODY, OPEN_UPDATE, Story, tell
 
-from tocsin.app import create_app
-from tocsin.clock import Clock
 from tocsin.context import Context
-from tocsin.db import Database
-from tocsin.settings import Settings
 from tocsin.statuspage import export, public
 
-ROOT = Path(__file__).resolve().parents[2]
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 DESKTOP = {"width": 1100, "height": 900}
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium; without it the test is skipped with a warning (fails under CI)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "chromium is not installed (apt-get install chromium; `make setup` does)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true needs Chromium: {message}", pytrace=False)
-        warnings.warn(f"{message}: the status page's browser tests are skipped", stacklevel=1)
-        pytest.skip(message)
-    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
-    return found
-
-
 @pytest.fixture
-def artifacts(request: pytest.FixtureRequest) -> Path:
-    """Where screenshots go: TOCSIN_TEST_ARTIFACTS, else var/test-artifacts/ (ignored)."""
-    base = Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
-    folder = base / "statuspage"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@contextmanager
-def tocsin_server(url: str, clock: Clock) -> Iterator[str]:
-    """The app on a free port, in a thread with its own event loop and database engine."""
-    settings = Settings(database_url=url, statuspage_recheck_seconds=0.0)
-    config = uvicorn.Config(
-        create_app(settings, clock=clock, database=(db := Database(settings))),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-
-    async def run() -> None:
-        try:
-            await server.serve()
-        finally:
-            await db.dispose()
-
-    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        threading.Event().wait(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+def artifacts() -> Path:
+    return artifact_folder("statuspage")
 
 
 @contextmanager
@@ -147,14 +86,8 @@ async def _signs_up(page: Page) -> None:
         await page.get_by_role("button", name="Subscribe").click()
     assert (await answer.value).status == 202
     assert await page.get_by_role("heading", name="Check your inbox").is_visible()
-    await _accessible(page)
+    await accessible(page)
     await page.go_back()
-
-
-async def _accessible(page: Page) -> None:
-    options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
-    results = await Axe().run(page, options=options)
-    assert results.violations_count == 0, results.generate_report()
 
 
 async def _fits_a_phone(page: Page) -> None:
@@ -192,7 +125,7 @@ async def test_the_page_in_chromium_live_and_exported(
                 page = await browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
                 assert (await page.goto(f"{live}/status")).ok  # type: ignore[union-attr]
                 await _shows_the_page(page, leaves)
-                await _accessible(page)
+                await accessible(page)
                 live_text = await page.inner_text("main")
                 shot = artifacts / f"status-live-{backend}.png"
                 await page.screenshot(path=shot, full_page=True)
@@ -229,7 +162,7 @@ async def test_the_page_in_chromium_live_and_exported(
                 await page.get_by_role("link", name="Scores are not saving").first.click()
                 assert page.url == urljoin(f"{static}/", f"incidents/{story.open_id}.html")
                 assert await page.get_by_text(OPEN_UPDATE).is_visible()
-                await _accessible(page)
+                await accessible(page)
         finally:
             await browser.close()
 
@@ -248,7 +181,7 @@ async def test_every_kind_of_page_passes_axe_in_each_language(
             for name in ("index.html", "history.html", "incidents/inc0active.html"):
                 await page.goto((tmp_path / name).as_uri())
                 assert await page.get_attribute("html", "lang") == locale
-                await _accessible(page)
+                await accessible(page)
             await page.goto((tmp_path / "index.html").as_uri())
             await page.get_by_role("link", name="Games do not load").first.click()
             assert page.url == (tmp_path / "incidents/inc0old.html").as_uri()

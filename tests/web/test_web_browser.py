@@ -7,45 +7,22 @@ a person without the permissions sees no action and a forged post is refused."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
-from tests.statuspage.test_statuspage_browser import ROOT, WCAG_AA, chromium, tocsin_server
+from tests.browser import Pages, artifact_folder, tocsin_server
 from tests.web.web_client import PASSWORD, person
 
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
 from tocsin.incidents import service as incidents
 
-__all__ = ["chromium"]  # the fixture, shared with the status page's browser test
-
 
 @pytest.fixture
-def shots(request: pytest.FixtureRequest) -> Path:
-    base = Path(os.environ.get("TOCSIN_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
-    folder = base / "web"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-class Pages:
-    """Checks every page it is shown: a screenshot saved, axe-core run."""
-
-    def __init__(self, folder: Path, backend: str, request: pytest.FixtureRequest) -> None:
-        self.folder, self.backend, self.request = folder, backend, request
-
-    async def check(self, page: Page, name: str) -> None:
-        shot = self.folder / f"{name}-{self.backend}.png"
-        await page.screenshot(path=shot, full_page=True)
-        self.request.node.user_properties.append(("artifact", str(shot)))
-        options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
-        results = await Axe().run(page, options=options)
-        bad = results.response["violations"]  # none at all, serious or not
-        assert not bad, f"{name}: {results.generate_report()}"
+def shots() -> Path:
+    return artifact_folder("web")
 
 
 async def _sign_in(context: BrowserContext, base: str, email: str, pages: Pages | None) -> Page:

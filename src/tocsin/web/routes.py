@@ -5,7 +5,7 @@ carries the session's CSRF token, and the services judge permissions."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -16,53 +16,18 @@ from tocsin.context import Context
 from tocsin.errors import TocsinError
 from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
-from tocsin.policy import service as policies
 from tocsin.web import actions, live, render, views
 from tocsin.web import session as sessions
+from tocsin.web.admin.routes import router as admin_pages
 from tocsin.web.forms import field_errors
+from tocsin.web.oncall.routes import router as oncall_pages
+from tocsin.web.pages import error_page, form_of, policy_words, to_login, viewer_for
+from tocsin.web.postmortems.routes import router as postmortem_pages
+from tocsin.web.reports.routes import router as report_pages
 from tocsin.web.strings import Words
-from tocsin.web.viewer import Viewer, viewer_of
+from tocsin.web.viewer import Viewer
 
 router = APIRouter(include_in_schema=False)
-Form = tuple[dict[str, str], dict[str, list[str]]]
-
-
-async def _form(request: Request) -> Form:
-    """An url-encoded form body: the last value of each field, and every value."""
-    pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    many: dict[str, list[str]] = {}
-    for name, value in pairs:
-        many.setdefault(name, []).append(value)
-    return dict(pairs), many
-
-
-async def _viewer(ctx: Context, request: Request) -> tuple[sessions.WebSession, Viewer] | None:
-    async with ctx.db.read() as session:
-        web = await sessions.resume(session, request.cookies.get(sessions.COOKIE), clock=ctx.clock)
-        if web is None:
-            return None
-        return web, viewer_of(web, await policies.current_policy(session))
-
-
-async def _policy_words(ctx: Context) -> Words:
-    """The policy's locale and zone (for pages before sign-in)."""
-    async with ctx.db.read() as session:
-        try:
-            org = (await policies.current_policy(session)).organization
-        except TocsinError:
-            return Words("en", "UTC")
-    return Words(org.locale, org.timezone)
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-
-
-def _error(exc: TocsinError, words: Words, viewer: Viewer | None) -> Response:
-    title = {403: "forbidden", 404: "not_found"}.get(exc.status, "error")
-    data = {"title": words(title), "message": exc.message}
-    return render.html("error.html", data, words=words, viewer=viewer, status=exc.status)
 
 
 def _cookie_options(ctx: Context) -> dict[str, Any]:
@@ -100,16 +65,16 @@ def _login_page(
 
 
 @router.get("/login")
-async def login_form(request: Request) -> Response:
+async def loginform_of(request: Request) -> Response:
     ctx = context_of(request)
-    return _login_page(ctx, await _policy_words(ctx), next_=request.query_params.get("next", ""))
+    return _login_page(ctx, await policy_words(ctx), next_=request.query_params.get("next", ""))
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     ctx = context_of(request)
-    form, _ = await _form(request)
-    words = await _policy_words(ctx)
+    form, _ = await form_of(request)
+    words = await policy_words(ctx)
     email, next_ = form.get("email", ""), form.get("next", "")
     if not sessions.login_token_ok(request.cookies.get(sessions.LOGIN_COOKIE), form.get("csrf")):
         return _login_page(ctx, words, email=email, next_=next_, error=_STALE_FORM, status=403)
@@ -131,14 +96,14 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     ctx = context_of(request)
-    form, _ = await _form(request)
-    found = await _viewer(ctx, request)
+    form, _ = await form_of(request)
+    found = await viewer_for(ctx, request)
     try:
         web = sessions.check_csrf(found[0] if found else None, form.get("csrf"))
         async with ctx.db.write() as session:
             await sessions.sign_out(session, web, clock=ctx.clock)
     except TocsinError as exc:
-        return _error(exc, await _policy_words(ctx), found[1] if found else None)
+        return error_page(exc, await policy_words(ctx), found[1] if found else None)
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(sessions.COOKIE, path="/")
     return answer
@@ -160,9 +125,9 @@ async def static(name: str) -> Response:
 @router.get("/incidents")
 async def incident_list(request: Request) -> Response:
     ctx = context_of(request)
-    found = await _viewer(ctx, request)
+    found = await viewer_for(ctx, request)
     if found is None:
-        return _to_login(request)
+        return to_login(request)
     viewer = found[1]
     query = request.query_params
     filters = views.ListFilters(
@@ -177,14 +142,14 @@ async def incident_list(request: Request) -> Response:
         async with ctx.db.read() as session:
             data = await views.incident_list(session, viewer, filters, clock=ctx.clock)
     except TocsinError as exc:
-        return _error(exc, viewer.words, viewer)
+        return error_page(exc, viewer.words, viewer)
     return render.html("list.html", data, words=viewer.words, viewer=viewer)
 
 
 @router.get("/incidents/events")
 async def list_events(request: Request) -> Response:
     ctx = context_of(request)
-    found = await _viewer(ctx, request)
+    found = await viewer_for(ctx, request)
     if found is None:
         return Response(status_code=401)
     after = _last_id(request)
@@ -205,9 +170,9 @@ def _last_id(request: Request) -> int:
 @router.get("/incidents/new")
 async def declare_form(request: Request) -> Response:
     ctx = context_of(request)
-    found = await _viewer(ctx, request)
+    found = await viewer_for(ctx, request)
     if found is None:
-        return _to_login(request)
+        return to_login(request)
     async with ctx.db.read() as session:
         data = await views.declare_form(session, found[1])
     return render.html("declare.html", data, words=found[1].words, viewer=found[1])
@@ -231,8 +196,8 @@ def _declared(form: dict[str, str], many: dict[str, list[str]]) -> dict[str, Any
 @router.post("/incidents/new")
 async def declare(request: Request) -> Response:
     ctx = context_of(request)
-    form, many = await _form(request)
-    found = await _viewer(ctx, request)
+    form, many = await form_of(request)
+    found = await viewer_for(ctx, request)
     typed = {**form, "components": many.get("components", [])}
     try:
         web = sessions.check_csrf(found[0] if found else None, form.get("csrf"))
@@ -244,7 +209,7 @@ async def declare(request: Request) -> Response:
         return await _declare_again(ctx, found, typed, field_errors(exc), 422)
     except TocsinError as exc:
         if exc.status in (401, 403) or found is None:
-            return _error(exc, await _policy_words(ctx), found[1] if found else None)
+            return error_page(exc, await policy_words(ctx), found[1] if found else None)
         return await _declare_again(ctx, found, typed, field_errors(exc), exc.status)
     return RedirectResponse(f"/incidents/{ref}", status_code=303)
 
@@ -268,7 +233,7 @@ async def _room(
         async with ctx.db.read() as session:
             data = await views.room(session, viewer, ref, clock=ctx.clock, show=show)
     except TocsinError as exc:
-        return _error(exc, viewer.words, viewer)
+        return error_page(exc, viewer.words, viewer)
     data.update(extra)
     return render.html("room.html", data, words=viewer.words, viewer=viewer, status=status)
 
@@ -279,16 +244,16 @@ _NOTHING: dict[str, Any] = {"errors": {}, "action": "", "typed": {}, "preview": 
 @router.get("/incidents/{ref}")
 async def incident_room(ref: str, request: Request) -> Response:
     ctx = context_of(request)
-    found = await _viewer(ctx, request)
+    found = await viewer_for(ctx, request)
     if found is None:
-        return _to_login(request)
+        return to_login(request)
     return await _room(ctx, found[1], ref, request.query_params.getlist("show"), _NOTHING, 200)
 
 
 @router.get("/incidents/{ref}/events")
 async def room_events(ref: str, request: Request) -> Response:
     ctx = context_of(request)
-    found = await _viewer(ctx, request)
+    found = await viewer_for(ctx, request)
     if found is None:
         return Response(status_code=401)
     actor = found[0].actor
@@ -296,7 +261,7 @@ async def room_events(ref: str, request: Request) -> Response:
         async with ctx.db.read() as session:
             ref = (await incidents.get(session, actor, ref)).ref
     except TocsinError as exc:
-        return _error(exc, found[1].words, found[1])
+        return error_page(exc, found[1].words, found[1])
     stream = live.room_stream(
         ctx, actor, ref, _last_id(request), gone=request.is_disconnected, polls=live.MAX_POLLS
     )
@@ -308,13 +273,13 @@ async def act(ref: str, name: str, request: Request) -> Response:
     """One action; success goes back to the room (303), a refusal shows the room again
     with the message next to the form and the refusal's status (403, 409, 422)."""
     ctx = context_of(request)
-    form, _ = await _form(request)
-    found = await _viewer(ctx, request)
+    form, _ = await form_of(request)
+    found = await viewer_for(ctx, request)
     try:
         web = sessions.check_csrf(found[0] if found else None, form.get("csrf"))
     except TocsinError as exc:
-        words = found[1].words if found else await _policy_words(ctx)
-        return _error(exc, words, found[1] if found else None)
+        words = found[1].words if found else await policy_words(ctx)
+        return error_page(exc, words, found[1] if found else None)
     viewer = found[1] if found else None
     assert viewer is not None  # check_csrf refuses a post without a session
     try:
@@ -329,3 +294,9 @@ async def act(ref: str, name: str, request: Request) -> Response:
         extra = {**_NOTHING, **shown, "action": name, "typed": form}
         return await _room(ctx, viewer, ref, [], extra, 200)
     return RedirectResponse(f"/incidents/{quote(ref)}#{name}", status_code=303)
+
+
+# --- the other pages, each group in its own package ------------------------------------
+
+for _group in (oncall_pages, postmortem_pages, report_pages, admin_pages):
+    router.include_router(_group)

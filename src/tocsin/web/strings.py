@@ -11,6 +11,10 @@ from typing import Final
 
 from tocsin.policy.spans import format_timedelta
 from tocsin.statuspage.strings import Words as DateWords
+from tocsin.web.admin import strings as admin
+from tocsin.web.oncall import strings as oncall
+from tocsin.web.postmortems import strings as postmortems
+from tocsin.web.reports import strings as reports
 
 EN: Final[dict[str, str]] = {
     "skip": "Skip to content",
@@ -18,6 +22,11 @@ EN: Final[dict[str, str]] = {
     "nav": "Main",
     "incidents": "Incidents",
     "declare": "Declare an incident",
+    "nav.oncall": "On call",
+    "nav.postmortems": "Postmortems",
+    "nav.actions": "Action items",
+    "nav.reports": "Reports",
+    "nav.admin": "Admin",
     "sign_in": "Sign in",
     "sign_out": "Sign out",
     "signed_in_as": "Signed in as {name}",
@@ -136,6 +145,11 @@ NL: Final[dict[str, str]] = {
     "nav": "Hoofdmenu",
     "incidents": "Incidenten",
     "declare": "Incident melden",
+    "nav.oncall": "Dienst",
+    "nav.postmortems": "Postmortems",
+    "nav.actions": "Actiepunten",
+    "nav.reports": "Rapportages",
+    "nav.admin": "Beheer",
     "sign_in": "Aanmelden",
     "sign_out": "Afmelden",
     "signed_in_as": "Aangemeld als {name}",
@@ -244,7 +258,11 @@ NL: Final[dict[str, str]] = {
     "status.closed": "Gesloten",
 }
 
-LOCALES: Final[dict[str, dict[str, str]]] = {"en": EN, "nl": NL}
+_GROUPS = (oncall, postmortems, reports, admin)
+LOCALES: Final[dict[str, dict[str, str]]] = {
+    "en": EN | {k: v for g in _GROUPS for k, v in g.EN.items()},
+    "nl": NL | {k: v for g in _GROUPS for k, v in g.NL.items()},
+}
 
 
 class Words:

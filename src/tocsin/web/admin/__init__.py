@@ -1,0 +1,1 @@
+"""Admin pages: people, teams, tokens, policy versions, integrations, dead jobs, audit."""

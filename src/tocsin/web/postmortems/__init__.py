@@ -1,0 +1,1 @@
+"""Postmortems and action items in the console."""

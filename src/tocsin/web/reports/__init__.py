@@ -1,0 +1,1 @@
+"""The reports page: period figures, SVG charts, CSV and Markdown downloads."""
