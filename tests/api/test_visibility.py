@@ -38,6 +38,7 @@ INCIDENT_ENDPOINTS: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/notes"): {"text": "hello?"},
     ("POST", "/updates"): {"text": "Still investigating"},
     ("POST", "/mitigations"): {"action": "Roll back to v1.2.3", "risk": "Low"},
+    ("POST", "/mitigations/{event_id}/approve"): None,
     ("GET", "/escalation"): None,
     ("POST", "/checklists/{item_id}"): {"checked": True},
     ("GET", "/comms/preview"): None,

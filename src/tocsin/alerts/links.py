@@ -27,3 +27,25 @@ async def of_incident(
     ).all()
     services = {service for service, _ in rows} | set(incident.components)
     return sum(count for _, count in rows), covering(windows, services)
+
+
+async def of_incidents(
+    session: AsyncSession, incidents: Sequence[Incident], windows: Sequence[MaintenanceWindowOut]
+) -> dict[int, tuple[int, list[MaintenanceWindowOut]]]:
+    """:func:`of_incident` for many incidents in one query (an incident list), by id."""
+    found: dict[int, list[tuple[str | None, int]]] = {i.id: [] for i in incidents}
+    if found:
+        rows = await session.execute(
+            select(Alert.incident_id, Alert.service, func.count())
+            .where(Alert.incident_id.in_(list(found)))
+            .group_by(Alert.incident_id, Alert.service)
+        )
+        for incident_id, service, count in rows.all():
+            if incident_id is not None:
+                found[incident_id].append((service, count))
+    out: dict[int, tuple[int, list[MaintenanceWindowOut]]] = {}
+    for incident in incidents:
+        counted = found[incident.id]
+        services = {service for service, _ in counted} | set(incident.components)
+        out[incident.id] = (sum(c for _, c in counted), covering(windows, services))
+    return out

@@ -204,6 +204,19 @@ async def propose_mitigation(
         return schemas.EventOut.model_validate(event)
 
 
+@router.post(
+    "/{ref}/mitigations/{event_id}/approve", status_code=201, response_model=schemas.EventOut
+)
+async def approve_mitigation(
+    ref: str, event_id: IdPath, ctx: ContextDep, actor: ActorDep
+) -> schemas.EventOut:
+    """Approve a proposed mitigation (its ``mitigation_proposed`` event's id): a
+    ``mitigation_approved`` timeline event. Needs ``approve-rollback``; once per proposal."""
+    async with ctx.db.write() as session:
+        event = await incidents.approve_mitigation(session, actor, ref, event_id, clock=ctx.clock)
+        return schemas.EventOut.model_validate(event)
+
+
 @router.post("/{ref}/checklists/{item_id}", response_model=schemas.ChecklistItemOut)
 async def check_item(
     ref: str, item_id: IdPath, body: schemas.CheckIn, ctx: ContextDep, actor: ActorDep

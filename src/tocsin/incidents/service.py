@@ -7,7 +7,7 @@ targets and checklists from the policy version the incident started under.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
@@ -35,7 +35,11 @@ from tocsin.incidents.models import (
 )
 from tocsin.incidents.timeline import log as _log
 from tocsin.policy import service as policies
+from tocsin.policy.models import PolicyVersion
 from tocsin.policy.schema import Policy, Severity
+
+#: Who may approve a proposed mitigation (a rollback, configuration change or scaling).
+APPROVE_PERMISSION = "approve-rollback"
 
 # --- reading ---------------------------------------------------------------------------
 
@@ -67,6 +71,7 @@ def _filtered(
     status: Sequence[str] = (),
     severity: Sequence[str] = (),
     type_: Sequence[str] = (),
+    team: Sequence[str] = (),
     open_only: bool = False,
     search: str | None = None,
     since: datetime | None = None,
@@ -86,6 +91,8 @@ def _filtered(
         query = query.where(Incident.severity.in_(severity))
     if type_:
         query = query.where(Incident.type.in_(type_))
+    if team:
+        query = query.where(Incident.team.in_(team))
     if since:
         query = query.where(Incident.declared_at >= since)
     if until:
@@ -115,6 +122,12 @@ async def search(
         base.order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
     )
     return list(rows.all()), total
+
+
+async def teams(session: AsyncSession, actor: Actor) -> list[str]:
+    """The teams named on incidents the actor may see (a list's team filter)."""
+    query = visible(select(Incident.team).distinct(), actor).where(Incident.team.is_not(None))
+    return sorted(t for t in (await session.scalars(query)).all() if t)
 
 
 _Child = TypeVar("_Child", IncidentRole, IncidentEvent, ChecklistItem)
@@ -163,28 +176,54 @@ async def describe(
 
     roles = await _roles(session, incident)
     version = await policies.get_version(session, incident.policy_version_id)
-    policy = policies.policy_of(version)
-    people = await auth.users_by_id(
-        session,
-        [r.user_id for r in roles]
-        + [i for i in (incident.declared_by_id, incident.acknowledged_by_id) if i],
+    people = await auth.users_by_id(session, _people_of(incident, roles))
+    if windows is None:
+        windows = await maintenance_now(session, clock=clock)
+    alerts = await links.of_incident(session, incident, windows)
+    fields = _fields(incident, roles, version, people, alerts, at or clock.now())
+    if not detail:
+        return schemas.IncidentOut(**fields)
+    items = await checklist(session, incident)
+    return schemas.IncidentDetailOut(
+        **fields,
+        role_history=[_holder(r, people) for r in roles],
+        checklists=[schemas.ChecklistItemOut.model_validate(i) for i in items],
     )
 
-    def holder(row: IncidentRole) -> schemas.RoleHolderOut:
-        user = people[row.user_id]
-        return schemas.RoleHolderOut(
-            role=row.role,
-            email=user.email,
-            name=user.name,
-            assumed_at=row.assumed_at,
-            relieved_at=row.relieved_at,
-        )
+
+def _people_of(incident: Incident, roles: Sequence[IncidentRole]) -> list[int]:
+    """The users an incident's description names: role holders, declarer, acknowledger."""
+    named = (incident.declared_by_id, incident.acknowledged_by_id)
+    return [r.user_id for r in roles] + [i for i in named if i]
+
+
+def _holder(row: IncidentRole, people: Mapping[int, User]) -> schemas.RoleHolderOut:
+    user = people[row.user_id]
+    return schemas.RoleHolderOut(
+        role=row.role,
+        email=user.email,
+        name=user.name,
+        assumed_at=row.assumed_at,
+        relieved_at=row.relieved_at,
+    )
+
+
+def _fields(
+    incident: Incident,
+    roles: Sequence[IncidentRole],
+    version: PolicyVersion,
+    people: Mapping[int, User],
+    alerts: tuple[int, list[MaintenanceWindowOut]],
+    at: datetime,
+) -> dict[str, Any]:
+    """What :func:`describe` shows, from rows already loaded (no I/O)."""
+    policy = policies.policy_of(version)
 
     def email(user_id: int | None) -> str | None:
-        return people[user_id].email if user_id in people else None
+        return people[user_id].email if user_id is not None and user_id in people else None
 
     severity = policy.severity(incident.severity)
-    fields: dict[str, Any] = {
+    return {
         "id": incident.ref,
         "title": incident.title,
         "summary": incident.summary,
@@ -212,22 +251,51 @@ async def describe(
         "mitigated_at": incident.mitigated_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
-        "roles": [holder(r) for r in roles if r.relieved_at is None],
-        "sla": stage_clock.sla_states(incident, roles, at or clock.now()),
+        "roles": [_holder(r, people) for r in roles if r.relieved_at is None],
+        "sla": stage_clock.sla_states(incident, roles, at),
+        "alert_count": alerts[0],
+        "maintenance": alerts[1],
     }
+
+
+async def describe_many(
+    session: AsyncSession,
+    incidents: Sequence[Incident],
+    *,
+    clock: Clock,
+    windows: Sequence[MaintenanceWindowOut] | None = None,
+) -> list[schemas.IncidentOut]:
+    """Many incidents as :func:`describe` shows them (without detail), in a fixed number
+    of queries however many there are (an incident list)."""
+    from tocsin.alerts import links
+
+    if not incidents:
+        return []
+    ids = [i.id for i in incidents]
+    roles: dict[int, list[IncidentRole]] = {i: [] for i in ids}
+    query = select(IncidentRole).where(IncidentRole.incident_id.in_(ids)).order_by(IncidentRole.id)
+    for row in (await session.scalars(query)).all():
+        roles[row.incident_id].append(row)
+    wanted = {i.policy_version_id for i in incidents}
+    versions = {
+        v.id: v
+        for v in (
+            await session.scalars(select(PolicyVersion).where(PolicyVersion.id.in_(wanted)))
+        ).all()
+    }
+    people = await auth.users_by_id(
+        session, [u for i in incidents for u in _people_of(i, roles[i.id])]
+    )
     if windows is None:
         windows = await maintenance_now(session, clock=clock)
-    fields["alert_count"], fields["maintenance"] = await links.of_incident(
-        session, incident, windows
-    )
-    if not detail:
-        return schemas.IncidentOut(**fields)
-    items = await checklist(session, incident)
-    return schemas.IncidentDetailOut(
-        **fields,
-        role_history=[holder(r) for r in roles],
-        checklists=[schemas.ChecklistItemOut.model_validate(i) for i in items],
-    )
+    alerts = await links.of_incidents(session, incidents, windows)
+    now = clock.now()
+    return [
+        schemas.IncidentOut(
+            **_fields(i, roles[i.id], versions[i.policy_version_id], people, alerts[i.id], now)
+        )
+        for i in incidents
+    ]
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -883,6 +951,53 @@ async def propose_mitigation(
     )
     await _comms_event(session, incident, "mitigation_proposed", clock=clock, update=proposal)
     return event
+
+
+async def approve_mitigation(
+    session: AsyncSession, actor: Actor, ref: str, proposal_id: int, *, clock: Clock
+) -> IncidentEvent:
+    """Approve a proposed mitigation (seed 004: "Incident Commander approval obtained"): a
+    ``mitigation_approved`` timeline event naming the proposal. Needs ``approve-rollback``
+    (the commander's, as the seeds' matrices give it), on an open incident; a proposal is
+    approved once."""
+    incident, _, _, _ = await _for_change(session, actor, ref, APPROVE_PERMISSION)
+    if incident.status not in OPEN_STATUSES:
+        raise Conflict(
+            f"{incident.ref} is {incident.status}: there is nothing left to mitigate",
+            code="incident_not_open",
+            details={"status": incident.status},
+        )
+    events = await _children(session, IncidentEvent, incident)
+    proposal = next(
+        (e for e in events if e.id == proposal_id and e.kind == "mitigation_proposed"), None
+    )
+    if proposal is None:
+        raise NotFound(
+            f"{incident.ref} has no mitigation proposal {proposal_id}",
+            details={"field": "proposal", "proposal": proposal_id},
+        )
+    if any(e.kind == "mitigation_approved" and approved_of(e) == proposal_id for e in events):
+        raise Conflict(
+            f"mitigation proposal {proposal_id} is approved already",
+            code="mitigation_approved",
+            details={"field": "proposal", "proposal": proposal_id},
+        )
+    action = str(proposal.data.get("after", {}).get("action", ""))
+    return await _log(
+        session,
+        actor,
+        incident,
+        "mitigation_approved",
+        f"Mitigation approved: {action}",
+        clock=clock,
+        after={"proposal": proposal_id, "action": action},
+    )
+
+
+def approved_of(event: IncidentEvent) -> int | None:
+    """The proposal a ``mitigation_approved`` event approves."""
+    value = event.data.get("after", {}).get("proposal")
+    return value if isinstance(value, int) else None
 
 
 async def set_checked(
