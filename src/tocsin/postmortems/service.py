@@ -12,10 +12,12 @@ sending it for review, finalising and recording the root cause need ``edit-incid
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth import service as auth
@@ -63,6 +65,51 @@ async def _existing(session: AsyncSession, incident: Incident) -> Postmortem:
 async def get(session: AsyncSession, actor: Actor, ref: str) -> tuple[Incident, Postmortem]:
     incident = await incidents.get(session, actor, ref)
     return incident, await _existing(session, incident)
+
+
+@dataclass(frozen=True)
+class PostmortemRow:
+    """A postmortem with its incident's id, title and severity, as lists show it."""
+
+    postmortem: Postmortem
+    incident: str
+    incident_title: str
+    severity: str
+    overdue: bool
+
+
+def meeting_overdue(postmortem: Postmortem, now: datetime) -> bool:
+    """The postmortem's own deadline (``done_when: meeting``) has passed unmet."""
+    due = postmortem.due_at
+    return due is not None and postmortem.meeting_at is None and now >= due
+
+
+async def list_all(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    now: datetime,
+    statuses: Sequence[str] = (),
+    limit: int = 200,
+) -> list[PostmortemRow]:
+    """Postmortems of the incidents the actor may see (only ``statuses``, if given):
+    overdue ones first, then by due date (undated last), then the newest."""
+    joined = select(Postmortem, Incident.ref, Incident.title, Incident.severity).join(
+        Incident, Incident.id == Postmortem.incident_id
+    )
+    query = incidents.visible(cast("Select[Any]", joined), actor)
+    if statuses:
+        query = query.where(Postmortem.status.in_(statuses))
+    rows = await session.execute(
+        query.order_by(
+            Postmortem.due_at.is_(None), Postmortem.due_at, Postmortem.created_at.desc()
+        ).limit(limit)
+    )
+    out = [
+        PostmortemRow(p, ref, title, severity, meeting_overdue(p, now))
+        for p, ref, title, severity in rows
+    ]
+    return sorted(out, key=lambda row: not row.overdue)  # stable: due date order kept
 
 
 # --- creating ----------------------------------------------------------------------------
@@ -480,6 +527,41 @@ async def set_status(
         clock=clock,
         before={"status": current},
         after={"status": wanted, "reviewers": [r["email"] for r in reviewers]},
+    )
+    return postmortem
+
+
+async def remove_reviewer(
+    session: AsyncSession, actor: Actor, ref: str, email: str, *, clock: Clock
+) -> Postmortem:
+    """Take a reviewer off the postmortem (``edit-incident``); one under review keeps at
+    least one reviewer (move it back to draft first)."""
+    incident, _ = await writable(session, actor, ref, "edit-incident")
+    postmortem = await _existing(session, incident)
+    wanted = email.strip().lower()
+    kept = [r for r in postmortem.reviewers if r["email"] != wanted]
+    if len(kept) == len(postmortem.reviewers):
+        raise NotFound(
+            f"{email!r} is not a reviewer of this postmortem",
+            details={"field": "reviewers", "reviewers": [r["email"] for r in kept]},
+        )
+    if postmortem.status != "draft" and not kept:
+        raise InvalidInput(
+            f"a postmortem {postmortem.status} keeps at least one reviewer"
+            " (move it back to draft first)",
+            details={"field": "reviewers"},
+        )
+    postmortem.reviewers = kept
+    postmortem.updated_at = clock.now()
+    await log(
+        session,
+        actor,
+        incident,
+        "postmortem",
+        f"Postmortem reviewer removed: {wanted}",
+        clock=clock,
+        before={"reviewers": [wanted, *(r["email"] for r in kept)]},
+        after={"reviewers": [r["email"] for r in kept]},
     )
     return postmortem
 
