@@ -19,11 +19,15 @@ from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.notify.models import Notification
+from tocsin.statuspage import schemas as statuspage_schemas
+from tocsin.statuspage import service as statuspage
 
 
-async def _declare(ctx: Context, title: str, severity: str, type_: str | None = None) -> str:
+async def _declare(
+    ctx: Context, title: str, severity: str, type_: str | None = None, team: str | None = None
+) -> str:
     async with ctx.db.write() as session:
-        body = schemas.DeclareIn(title=title, severity=severity, type=type_)
+        body = schemas.DeclareIn(title=title, severity=severity, type=type_, team=team)
         return (await incidents.declare(session, SYSTEM, body, clock=ctx.clock)).ref
 
 
@@ -34,7 +38,7 @@ async def _state(ctx: Context, ref: str) -> tuple[Incident, list[str]]:
     return incident, [e.kind for e in events]
 
 
-async def _post(http: httpx.AsyncClient, ref: str, action: str, **form: str) -> httpx.Response:
+async def _post(http: httpx.AsyncClient, ref: str, action: str, /, **form: str) -> httpx.Response:
     return await http.post(f"/incidents/{ref}/actions/{action}", data=form)
 
 
@@ -107,7 +111,7 @@ async def test_list_open_first_by_severity_with_filters(seeded: Context) -> None
     async with seeded.db.write() as session:
         await incidents.set_status(session, SYSTEM, old, "resolved", clock=clock)
     clock.advance(minutes=5)
-    mid = await _declare(seeded, "Reports are late", "SEV2", "performance-degradation")
+    mid = await _declare(seeded, "Reports are late", "SEV2", "performance-degradation", "payments")
     top = await _declare(seeded, "Nothing loads", "SEV1", "outage")
     await person(seeded, "ann@example.com")
     async with browser(seeded) as http:
@@ -118,6 +122,7 @@ async def test_list_open_first_by_severity_with_filters(seeded: Context) -> None
         only = await http.get("/incidents", params={"severity": "SEV1", "status": "resolved"})
         assert _rows(only.text) == [old]
         assert _rows((await http.get("/incidents", params={"type": "outage"})).text) == [top]
+        assert _rows((await http.get("/incidents", params={"team": "payments"})).text) == [mid]
         assert _rows((await http.get("/incidents", params={"q": "REPORTS"})).text) == [mid]
         today = clock.now().date().isoformat()
         after = await http.get("/incidents", params={"since": today})
@@ -272,3 +277,131 @@ async def test_room_forms_reject_bad_input_beside_the_field(seeded: Context) -> 
         assert answer.status_code == 303
     incident, kinds = await _state(seeded, ref)
     assert incident.severity == "SEV1" and "role_relieved" in kinds and "note" not in kinds
+
+
+async def test_propose_a_mitigation_and_the_commander_approves_it(seeded: Context) -> None:
+    ref = await _declare(seeded, "Scores are not saving", "SEV2", "deployment-failure")
+    await person(seeded, "oncall@example.com", roles=("on-call-engineer",))
+    await person(seeded, "lead@example.com", roles=("incident-commander",))
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, "oncall@example.com")
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert '/actions/mitigation"' in room and '/actions/approve"' not in room
+        # A blank action comes back beside its field, the rest kept.
+        answer = await _post(
+            http, ref, "mitigation", csrf=csrf, action=" ", risk="Low",
+            rollback_plan="Redeploy v1.2.4",
+        )  # fmt: skip
+        assert answer.status_code == 422
+        assert re.search(r'id="mitigation-action-error"[^>]*>.*must not be blank', answer.text)
+        assert 'aria-describedby="mitigation-action-error"' in answer.text
+        assert ">Redeploy v1.2.4</textarea>" in answer.text
+        assert '<option value="Low" selected>' in answer.text
+        answer = await _post(
+            http, ref, "mitigation", csrf=csrf, action="Roll back to v1.2.3", risk="Low",
+            expected_impact="Scores save again", rollback_plan="Redeploy v1.2.4",
+        )  # fmt: skip
+        assert answer.status_code == 303
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert "Roll back to v1.2.3" in room and "Awaiting approval." in room
+        proposal = [e for e in (await _events(seeded, ref)) if e[0] == "mitigation_proposed"]
+        assert len(proposal) == 1
+        # No approve-rollback: no button, and a forged approval is refused.
+        assert '/actions/approve"' not in room
+        forged = await _post(http, ref, "approve", csrf=csrf, proposal=str(proposal[0][1]))
+        assert forged.status_code == 403 and "approve-rollback" in forged.text
+    assert "mitigation_approved" not in (await _state(seeded, ref))[1]
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, "lead@example.com")
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert '/actions/approve"' in room
+        answer = await _post(http, ref, "approve", csrf=csrf, proposal=str(proposal[0][1]))
+        assert answer.status_code == 303
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert "Approved by lead@example.com" in room and '/actions/approve"' not in room
+        again = await _post(http, ref, "approve", csrf=csrf, proposal=str(proposal[0][1]))
+        assert again.status_code == 409
+        assert re.search(r'id="approve-error"[^>]*>.*approved already', again.text)
+    kinds = (await _state(seeded, ref))[1]
+    assert kinds.count("mitigation_approved") == 1
+
+
+async def _events(ctx: Context, ref: str) -> list[tuple[str, int]]:
+    async with ctx.db.read() as session:
+        return [(e.kind, e.id) for e in await incidents.timeline(session, SYSTEM, ref)]
+
+
+async def _public(ctx: Context) -> list[statuspage_schemas.PublicIncidentOut]:
+    async with ctx.db.read() as session:
+        return await statuspage.list_public(session)
+
+
+async def test_draft_and_publish_a_status_page_update(seeded: Context) -> None:
+    async with seeded.db.write() as session:
+        body = schemas.DeclareIn(
+            title="Scores are not saving", severity="SEV2", components=["score-recording"]
+        )
+        ref = (await incidents.declare(session, SYSTEM, body, clock=seeded.clock)).ref
+    await person(seeded, "viewer@example.com")
+    await person(seeded, "comms@example.com", roles=("communications-coordinator",))
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, "viewer@example.com")
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert '/actions/statuspage"' not in room
+        forged = await _post(
+            http, ref, "statuspage", csrf=csrf, do="publish", status="investigating",
+            name="Forged", body="Forged text",
+        )  # fmt: skip
+        assert forged.status_code == 403 and "update-status-page" in forged.text
+    assert await _public(seeded) == []
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, "comms@example.com")
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert '/actions/statuspage"' in room
+        drafted = await _post(
+            http, ref, "statuspage", csrf=csrf, do="draft", status="investigating",
+            customer_impact="Scores may not be saved",
+        )  # fmt: skip
+        assert drafted.status_code == 200, drafted.text
+        assert "Drafted from the template status-investigating" in drafted.text
+        body = re.search(r'id="statuspage-body"[^>]*>([^<]*)</textarea>', drafted.text)
+        assert body and "Scores may not be saved" in body.group(1)
+        assert (
+            'id="statuspage-name" name="name" type="text" maxlength="300" value="Scores are not saving"'
+            in drafted.text
+        )
+        assert re.search(
+            r'name="component.score-recording">.*?<option value="partial_outage" selected>',
+            drafted.text,
+            re.S,
+        )
+        assert await _public(seeded) == []  # a draft publishes nothing
+        # An empty text comes back beside its field, the title kept.
+        empty = await _post(
+            http, ref, "statuspage", csrf=csrf, do="publish", status="investigating",
+            name="Scores are not saving", body="",
+        )  # fmt: skip
+        assert empty.status_code == 422
+        assert re.search(r'id="statuspage-body-error"[^>]*>', empty.text)
+        assert 'value="Scores are not saving"' in empty.text
+        text = "We are looking into scores that are not saved."
+        published = await _post(
+            http, ref, "statuspage", csrf=csrf, do="publish", status="investigating",
+            name="Scores are not saving", body=text,
+            **{"component.score-recording": "partial_outage"},
+        )  # fmt: skip
+        assert published.status_code == 303, published.text
+        room = (await http.get(f"/incidents/{ref}")).text
+        assert "adds an update to the public incident" in room
+        follow = await _post(
+            http, ref, "statuspage", csrf=csrf, do="publish", status="identified",
+            body="We found the cause.",
+        )  # fmt: skip
+        assert follow.status_code == 303, follow.text
+        page = await http.get("/status")
+        assert page.status_code == 200 and text in page.text and "We found the cause." in page.text
+    public = await _public(seeded)
+    assert len(public) == 1 and public[0].incident == ref and public[0].status == "identified"
+    assert sorted(u.body for u in public[0].updates) == sorted([text, "We found the cause."])
+    assert public[0].components == ["score-recording"]
+    assert (await _state(seeded, ref))[1].count("statuspage") == 2

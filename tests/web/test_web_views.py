@@ -4,6 +4,9 @@ viewer's language and time zone; and the two languages' words."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
@@ -58,7 +61,7 @@ async def test_the_room_in_dutch_in_the_viewers_zone(seeded: Context) -> None:
     assert [e.kind for e in data["events"]] == ["declared"]
     assert data["can"] == {"declare", "add-note"}  # everyone's, nothing more
     page = html("room.html", {**data, "errors": {}, "action": "", "typed": {}, "preview": None,
-                              "sent": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
+                              "sent": None, "drafted": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
     assert '<html lang="nl">' in page and "Tijden in Europe/Amsterdam" in page
     assert "10:00:00 CET" in page  # 09:00 UTC in Amsterdam in January
     assert "Bevestigen" in page and "nog 5m" in page
@@ -95,6 +98,61 @@ async def test_the_room_tells_who_was_paged_and_who_is_next(seeded: Context) -> 
     assert data["paged"] and all(e.kind == "page" for e in data["paged"])
     assert data["next_step"] is not None and data["next_step"].due_at > clock.now()
     page = html("room.html", {**data, "errors": {}, "action": "", "typed": {}, "preview": None,
-                              "sent": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
+                              "sent": None, "drafted": None}, words=viewer.words, viewer=viewer).body.decode()  # fmt: skip
     assert "Paged so far" in page and data["paged"][0].summary in page
     assert "Next: " in page
+
+
+async def _declare_many(ctx: Context, count: int, lead: str) -> None:
+    """``count`` incidents, each with a commander, components and a team."""
+    async with ctx.db.write() as session:
+        for n in range(count):
+            body = schemas.DeclareIn(
+                title=f"Incident {n}",
+                severity=("SEV2", "SEV3", "SEV4")[n % 3],
+                components=["api", "web-ui"][: 1 + n % 2],
+                team="platform" if n % 2 else "payments",
+            )
+            ref = (await incidents.declare(session, SYSTEM, body, clock=ctx.clock)).ref
+            await incidents.assign_role(
+                session, SYSTEM, ref, "incident-commander", lead, clock=ctx.clock
+            )
+
+
+async def _statements(ctx: Context, viewer: Viewer) -> tuple[int, int]:
+    """How many statements the list view runs, and how many incidents it shows."""
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    engine = ctx.db.read_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with ctx.db.read() as session:
+            data = await views.incident_list(session, viewer, views.ListFilters(), clock=ctx.clock)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), len(data["incidents"])
+
+
+async def test_the_list_takes_as_many_queries_for_50_incidents_as_for_5(seeded: Context) -> None:
+    """Commanders, components, alerts and SLA clocks of every row are loaded together:
+    no query per row."""
+    lead = "lead@example.com"
+    viewer = await _viewer(seeded, lead, locale=None, zone=None)
+    await _declare_many(seeded, 5, lead)
+    few, shown = await _statements(seeded, viewer)
+    assert shown == 5
+    await _declare_many(seeded, 45, lead)
+    many, shown = await _statements(seeded, viewer)
+    assert shown == 50
+    assert few == many
+    async with seeded.db.read() as session:
+        data = await views.incident_list(
+            session, viewer, views.ListFilters(team=["platform"]), clock=seeded.clock
+        )
+    assert len(data["incidents"]) == 24 and data["total"] == 24  # 2 of the 5, 22 of the 45
+    assert all(i.team == "platform" for i in data["incidents"])
+    assert all([r.email for r in i.roles] == [lead] for i in data["incidents"])
+    assert ("platform", "platform") in data["teams"]

@@ -867,6 +867,23 @@ async def list_public(
     return [await describe(session, row) for row in (await session.scalars(query)).all()]
 
 
+async def open_for_incident(session: AsyncSession, incident: Incident) -> PublicIncident | None:
+    """The newest unresolved public incident reporting on ``incident`` (the one a new
+    update from the incident room goes to), if any."""
+    query = (
+        select(PublicIncident)
+        .where(
+            PublicIncident.kind == "incident",
+            PublicIncident.incident_id == incident.id,
+            PublicIncident.status.in_(rules.UNRESOLVED),
+        )
+        .order_by(PublicIncident.id.desc())
+        .limit(1)
+    )
+    row: PublicIncident | None = await session.scalar(query)
+    return row
+
+
 # --- drafting ----------------------------------------------------------------------------
 
 

@@ -15,6 +15,8 @@ from tocsin.context import Context
 from tocsin.errors import NotFound
 from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
+from tocsin.statuspage import schemas as statuspage_schemas
+from tocsin.statuspage import service as statuspage
 
 Form = Mapping[str, str]
 #: An action: (session, actor, ref, form, context) -> what the page shows after it.
@@ -87,6 +89,65 @@ async def _comms(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> di
     return {"sent": len(rows)}
 
 
+async def _mitigation(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> dict[str, Any]:
+    """Propose a mitigation (permission add-note, as the API)."""
+    fields = _fields(f, "action", "risk", "expected_impact", "rollback_plan")
+    body = schemas.MitigationIn.model_validate({"action": f.get("action", ""), **fields})
+    await incidents.propose_mitigation(s, a, ref, body, clock=c.clock)
+    return {}
+
+
+async def _approve(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> dict[str, Any]:
+    """Approve a proposed mitigation (permission approve-rollback)."""
+    proposal = f.get("proposal", "")
+    if not proposal.isdigit() or len(proposal) > 12:
+        raise NotFound("no such mitigation proposal", details={"field": "proposal"})
+    await incidents.approve_mitigation(s, a, ref, int(proposal), clock=c.clock)
+    return {}
+
+
+#: A status-page update's component fields: ``component.<key>`` = the component's status.
+COMPONENT_FIELD = "component."
+
+
+async def _statuspage(s: AsyncSession, a: Actor, ref: str, f: Form, c: Context) -> dict[str, Any]:
+    """``draft`` fills the form from the status page's template for the chosen status;
+    ``publish`` posts what the form holds: a new public incident linked to this one, or
+    an update of the one already open (permission update-status-page, as the API)."""
+    status = f.get("status", "")
+    if f.get("do") == "draft":
+        fields = {"customer_impact": f["customer_impact"]} if f.get("customer_impact") else {}
+        drafted = await statuspage.draft(
+            s,
+            a,
+            statuspage_schemas.DraftIn.model_validate(
+                {"incident": ref, "status": status, "fields": fields}
+            ),
+            clock=c.clock,
+        )
+        typed = {k: v for k, v in f.items() if not k.startswith(COMPONENT_FIELD)}
+        typed |= {"name": drafted.name, "body": drafted.body}
+        typed |= {COMPONENT_FIELD + k: v for k, v in drafted.components.items()}
+        return {"typed": typed, "drafted": drafted.template}
+    components = {
+        k.removeprefix(COMPONENT_FIELD): v
+        for k, v in f.items()
+        if k.startswith(COMPONENT_FIELD) and v
+    }
+    body = {"status": status, "body": f.get("body", ""), "components": components}
+    incident = await incidents.get(s, a, ref)
+    current = await statuspage.open_for_incident(s, incident)
+    if current is None:
+        publish = {**body, "name": f.get("name", ""), "incident": incident.ref}
+        await statuspage.publish(
+            s, a, statuspage_schemas.PublishIn.model_validate(publish), clock=c.clock
+        )
+    else:
+        update = statuspage_schemas.UpdateIn.model_validate(body)
+        await statuspage.post_update(s, a, current.public_id, update, clock=c.clock)
+    return {}
+
+
 ACTIONS: dict[str, Action] = {
     "acknowledge": _acknowledge,
     "status": _status,
@@ -96,6 +157,9 @@ ACTIONS: dict[str, Action] = {
     "note": _note,
     "check": _check,
     "comms": _comms,
+    "mitigation": _mitigation,
+    "approve": _approve,
+    "statuspage": _statuspage,
 }
 
 

@@ -134,6 +134,7 @@ async def incident_list(request: Request) -> Response:
         status=[s for s in query.getlist("status") if s],
         severity=[s for s in query.getlist("severity") if s],
         type=[s for s in query.getlist("type") if s],
+        team=[s for s in query.getlist("team") if s],
         q=query.get("q", "")[:200],
         since=query.get("since", ""),
         until=query.get("until", ""),
@@ -238,7 +239,14 @@ async def _room(
     return render.html("room.html", data, words=viewer.words, viewer=viewer, status=status)
 
 
-_NOTHING: dict[str, Any] = {"errors": {}, "action": "", "typed": {}, "preview": None, "sent": None}
+_NOTHING: dict[str, Any] = {
+    "errors": {},
+    "action": "",
+    "typed": {},
+    "preview": None,
+    "sent": None,
+    "drafted": None,
+}
 
 
 @router.get("/incidents/{ref}")
@@ -291,7 +299,7 @@ async def act(ref: str, name: str, request: Request) -> Response:
         extra = {**_NOTHING, "errors": field_errors(exc), "action": name, "typed": form}
         return await _room(ctx, viewer, ref, [], extra, status)
     if shown:
-        extra = {**_NOTHING, **shown, "action": name, "typed": form}
+        extra = {**_NOTHING, "typed": form, **shown, "action": name}
         return await _room(ctx, viewer, ref, [], extra, 200)
     return RedirectResponse(f"/incidents/{quote(ref)}#{name}", status_code=303)
 

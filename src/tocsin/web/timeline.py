@@ -9,6 +9,7 @@ _KIND_OF = {
     "note": "note",
     "update": "note",
     "mitigation_proposed": "note",
+    "mitigation_approved": "note",
     "declared": "status",
     "status": "status",
     "reopened": "status",

@@ -22,9 +22,14 @@ ACTIONS = (
     "assign-roles",
     "add-note",
     "check-items",
+    "approve-rollback",
+    "update-status-page",
     "send-communications",
     "declare",
 )
+#: Permissions their service judges by standing roles only (not incident roles): the
+#: status page's publishers.
+STANDING_ONLY = frozenset({"update-status-page"})
 
 
 @dataclass(frozen=True)
@@ -48,4 +53,5 @@ def may(policy: Policy, actor: Actor, roles: Sequence[RoleHolderOut] = ()) -> se
     if actor.is_admin:
         return set(ACTIONS)
     held = [r.role for r in roles if r.email == actor.email]
-    return granted(policy, actor, held) & set(ACTIONS)
+    standing = granted(policy, actor) & STANDING_ONLY
+    return (granted(policy, actor, held) - STANDING_ONLY | standing) & set(ACTIONS)

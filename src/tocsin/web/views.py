@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,9 +22,16 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import OPEN_STATUSES, STATUSES, TRANSITIONS
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
+from tocsin.statuspage import service as statuspage
+from tocsin.statuspage.schemas import ComponentStatus
 from tocsin.web import service
 from tocsin.web.timeline import KINDS, kind_of
 from tocsin.web.viewer import Viewer, may
+
+#: A proposed mitigation's risk levels (the API's).
+RISKS = ("Low", "Medium", "High")
+#: What a status-page update may set a component to.
+COMPONENT_STATUSES: tuple[str, ...] = get_args(ComponentStatus)
 
 #: The list shows at most this many incidents (open ones first).
 LIST_LIMIT = 100
@@ -35,6 +42,7 @@ class ListFilters:
     status: list[str] = field(default_factory=list)
     severity: list[str] = field(default_factory=list)
     type: list[str] = field(default_factory=list)
+    team: list[str] = field(default_factory=list)
     q: str = ""
     since: str = ""
     until: str = ""
@@ -74,12 +82,13 @@ async def incident_list(
         status=filters.status,
         severity=filters.severity,
         type_=filters.type,
+        team=filters.team,
         search=filters.q or None,
         since=_day_start(filters.since, viewer.words.zone, "since"),
         until=_day_start(filters.until, viewer.words.zone, "until"),
     )
     windows = await incidents.maintenance_now(session, clock=clock)
-    shown = [await incidents.describe(session, i, clock=clock, windows=windows) for i in rows]
+    shown = await incidents.describe_many(session, rows, clock=clock, windows=windows)
     shown.sort(key=lambda out: _rank(policy, out))
     commander = commander_role(policy)
     return {
@@ -89,10 +98,18 @@ async def incident_list(
         "filters": filters,
         "policy": policy,
         "statuses": STATUSES,
+        "teams": _teams(policy, await incidents.teams(session, viewer.actor)),
         "open_statuses": OPEN_STATUSES,
         "can_declare": "declare" in may(policy, viewer.actor),
         "last_event": await service.latest_event(session, viewer.actor),
     }
+
+
+def _teams(policy: Policy, used: list[str]) -> list[tuple[str, str]]:
+    """The team filter's choices: the policy's teams, then others named on incidents."""
+    known = [(t.key, t.name) for t in policy.teams]
+    keys = {key for key, _ in known}
+    return known + [(t, t) for t in used if t not in keys]
 
 
 async def declare_form(
@@ -133,6 +150,14 @@ async def room(
         phases.setdefault(item.phase, []).append(item)
     attached = await alerts.list_alerts(session, viewer.actor, incident=incident.ref, limit=50)
     ladder, rows = await escalation.state(session, incident)
+    approvals = {incidents.approved_of(e): e for e in events if e.kind == "mitigation_approved"}
+    proposals = [
+        {"event": e, "approved": approvals.get(e.id)}
+        for e in events
+        if e.kind == "mitigation_proposed"
+    ]
+    public = None if incident.restricted else await statuspage.open_for_incident(session, incident)
+    leaves = {c.key: c.name for c in await statuspage.list_components(session) if not c.is_group}
     steps = [step_out(row) for row in rows]
     return {
         "incident": out,
@@ -155,4 +180,11 @@ async def room(
         "steps": steps,
         "next_step": next((s for s in steps if s.status == "pending"), None),
         "paged": [e for e in events if e.kind == "page"],
+        "proposals": proposals,
+        "risks": RISKS,
+        "open": out.status in OPEN_STATUSES,
+        "public": None if public is None else await statuspage.describe(session, public),
+        "public_statuses": list(statuspage.DRAFT_TEMPLATES),
+        "public_components": [(k, leaves[k]) for k in out.components if k in leaves],
+        "component_statuses": COMPONENT_STATUSES,
     }
