@@ -49,8 +49,11 @@ async def entries(
     object_id: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
+    by: str | None = None,
+    before_id: int | None = None,
 ) -> list[AuditEntry]:
-    """The newest entries first; admins only."""
+    """The newest entries first; admins only. ``by``: one actor's entries (their label);
+    ``before_id``: older than that entry (the next page)."""
     require_admin(actor, "reading the audit log")
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
@@ -61,4 +64,8 @@ async def entries(
         query = query.where(AuditEntry.object_id == object_id)
     if since:
         query = query.where(AuditEntry.at >= since)
+    if by:
+        query = query.where(AuditEntry.actor == by)
+    if before_id:
+        query = query.where(AuditEntry.id < before_id)
     return list((await session.scalars(query)).all())

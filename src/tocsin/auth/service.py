@@ -109,6 +109,54 @@ async def create_user(
     return user
 
 
+async def update_user(
+    session: AsyncSession,
+    actor: Actor,
+    email: str,
+    *,
+    clock: Clock,
+    roles: Sequence[str],
+    is_admin: bool,
+    active: bool,
+    known_roles: Sequence[str] | None = None,
+) -> User:
+    """Change a person's standing roles, admin right and whether they may sign in (a
+    deactivated person's tokens and sessions stop working). The last active admin keeps
+    both. A policy that lists the person sets their roles again when applied."""
+    require_admin(actor, "changing people")
+    if known_roles is not None:
+        unknown = sorted(set(roles) - set(known_roles))
+        if unknown:
+            raise InvalidInput(
+                f"unknown role(s) {', '.join(unknown)}; the policy defines: {', '.join(known_roles)}",
+                details={"field": "roles", "unknown": unknown},
+            )
+    user = await get_user(session, email)
+    before = {**_user_view(user), "active": user.active}
+    losing = user.is_admin and user.active and not (is_admin and active)
+    if losing and await count_admins(session) <= 1:
+        raise Conflict(
+            f"{user.email} is the last active admin; make someone else admin first",
+            code="last_admin",
+            details={"field": "is_admin"},
+        )
+    user.roles, user.is_admin, user.active = list(dict.fromkeys(roles)), is_admin, active
+    await session.flush()
+    after = {**_user_view(user), "active": user.active}
+    if before != after:
+        await audit.record(
+            session,
+            actor,
+            "user.update",
+            "user",
+            user.email,
+            clock=clock,
+            before=before,
+            after=after,
+        )
+    return user
+
+
 async def set_password(
     session: AsyncSession, actor: Actor, email: str, password: str, *, clock: Clock
 ) -> None:
