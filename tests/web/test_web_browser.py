@@ -1,8 +1,9 @@
 """The console end to end in a real headless Chromium (Debian's ``chromium`` through
 Playwright's ``executable_path``; the status page tests' fixture and server): sign in,
 declare a SEV1, watch it appear live in a second person's browser, acknowledge, assign a
-commander, note, move to resolved, and find every step on the timeline, which the second
-browser also sees live. axe-core's WCAG 2.1 A/AA rules find nothing serious on any page;
+commander, note, propose a mitigation and approve it, draft a status-page update from the
+template and publish it (then find it on ``/status``), move to resolved, and find every
+step on the timeline, which the second browser also sees live. axe-core's WCAG 2.1 A/AA rules find nothing serious on any page;
 a person without the permissions sees no action and a forged post is refused."""
 
 from __future__ import annotations
@@ -98,6 +99,38 @@ async def test_an_incident_worked_in_the_browser(
                 await expect(watcher.locator("#timeline")).to_contain_text(
                     "Rolled back release 4.2", timeout=15000
                 )
+                # propose a mitigation and approve it (the watcher may propose, not approve)
+                await lead.get_by_label("Proposed action").fill("Roll back to 4.1")
+                await lead.get_by_label("Risk").select_option("Low")
+                await lead.get_by_label("Rollback plan").fill("Redeploy 4.2")
+                await lead.get_by_role("button", name="Propose", exact=True).click()
+                await expect(lead.locator("#mitigations")).to_contain_text("Awaiting approval.")
+                await expect(watcher.locator("#mitigations")).to_contain_text(
+                    "Roll back to 4.1", timeout=15000
+                )
+                assert await watcher.get_by_role("button", name="Approve").count() == 0
+                await lead.get_by_role("button", name="Approve", exact=True).click()
+                await expect(lead.locator("#mitigations")).to_contain_text("Approved by")
+
+                # draft a status-page update from the template, publish it, find it on /status
+                assert await watcher.get_by_role("button", name="Publish").count() == 0
+                await lead.get_by_label("Public status").select_option("investigating")
+                await lead.get_by_label("Impact on customers").fill("Scores may not be saved")
+                await lead.get_by_role("button", name="Draft from template").click()
+                await expect(lead.locator("#statuspage-drafted")).to_be_visible()
+                drafted = await lead.get_by_label("Public text").input_value()
+                assert "Scores may not be saved" in drafted
+                await pages.check(lead, "room-statuspage-draft")
+                await lead.get_by_role("button", name="Publish", exact=True).click()
+                await expect(lead.locator("#timeline")).to_contain_text(
+                    "Published on the status page"
+                )
+                public = await lead_ctx.new_page()
+                await public.goto(f"{base}/status")
+                await expect(public.locator("main")).to_contain_text("Scores are not saving")
+                await expect(public.locator("main")).to_contain_text("Scores may not be saved")
+                await public.close()
+
                 for status in ("identified", "monitoring", "resolved"):
                     await _set_status(lead, status)
                 timeline = lead.locator("#timeline")
