@@ -177,7 +177,8 @@ async def schedule_feed(key: str, request: Request) -> Response:
     except TocsinError as exc:
         return error_page(exc, viewer.words, viewer)
     extra = {"new_feed": _feed_url(request, secret)}
-    return await _schedule(ctx, viewer, key, view=form.get("view", "week"), start="", extra=extra)
+    view, start = form.get("view", "week"), form.get("period", "")[:40]
+    return await _schedule(ctx, viewer, key, view=view, start=start, extra=extra)
 
 
 @router.post("/oncall/people/{person}/feeds")
