@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.conftest import POLICIES, apply_policy, token_for
 from tests.web.web_client import browser, csrf_of, person, signed_in
@@ -316,3 +317,41 @@ async def test_english_viewer(seeded: Context) -> None:
         week = (await http.get("/oncall/on-call?view=week")).text
         assert "Shifts, times in UTC" in week and "Add an override" in week
         assert "You may put yourself on call" in week
+
+
+async def test_times_in_the_viewers_own_zone(ctx: Context, tmp_path: Path) -> None:
+    """A viewer in New York sees Amsterdam's schedule in New York time (their own 23-hour
+    day on 8 March, not Amsterdam's) and types an override's times in it."""
+    text = SEED_000.read_text(encoding="utf-8").replace(
+        "    roles: [senior-developer]\n",
+        "    roles: [senior-developer]\n    timezone: America/New_York\n    locale: en\n",
+        1,
+    )
+    policy = tmp_path / SEED_000.name
+    policy.write_text(text, encoding="utf-8")
+    assert isinstance(ctx.clock, VirtualClock)
+    ctx.clock.set(FRIDAY)
+    await apply_policy(ctx, policy)
+    await person(ctx, "senior-developer@example.nl")
+    async with browser(ctx) as http:
+        csrf = await signed_in(http, "senior-developer@example.nl")
+        page = (await http.get("/oncall/primary?start=2026-03-23")).text
+        assert "Shifts, times in America/New_York" in page
+        friday = _day(page, "2026-03-27")  # 09:00-18:00 CET is 04:00-13:00 EDT
+        assert re.search(r"04:00 EDT</time> \u2013 <time[^>]*>13:00 EDT</time></span>\s*<a", friday)
+        assert "Dev Team Lead" in friday
+        assert "hours: the clock changes" not in _day(page, "2026-03-29")
+        march = (await http.get("/oncall/primary?view=week&start=2026-03-02")).text
+        assert "23 hours: the clock changes" in _day(march, "2026-03-08")
+
+        answer = await http.post(
+            "/oncall/primary/overrides",
+            data=_override_form(
+                csrf, person="senior-developer", start="2026-03-30T03:00", end="2026-03-30T12:00"
+            ),
+        )
+        assert answer.status_code == 303, answer.text
+    made = await _overrides(ctx)
+    assert [(o.start, o.end) for o in made] == [
+        (datetime(2026, 3, 30, 7, 0, tzinfo=UTC), datetime(2026, 3, 30, 16, 0, tzinfo=UTC))
+    ]
