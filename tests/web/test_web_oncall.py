@@ -80,6 +80,8 @@ async def test_who_is_on_call_now_and_a_week_across_the_clock_change(ctx: Contex
         assert week.status_code == 200
         text = week.text
         assert "Diensten, tijden in Europe/Amsterdam" in text
+        # the layers in the viewer's words
+        assert "kantoortijd: wissel elke week, tijdens kantoortijd (mon-fri 09:00-18:00)" in text
         friday = _day(text, "2026-03-27")
         assert "00:00 CET</time> \u2013 <time" in friday and "09:00 CET" in friday
         assert friday.index("On-Call Engineer") < friday.index("Dev Team Lead")
@@ -316,6 +318,7 @@ async def test_english_viewer(seeded: Context) -> None:
         assert "Who is on call now" in page and "Next handover" in page
         week = (await http.get("/oncall/on-call?view=week")).text
         assert "Shifts, times in UTC" in week and "Add an override" in week
+        assert "weekday: daily turns, during business hours (mon-fri 09:00-17:00)" in week
         assert "You may put yourself on call" in week
 
 

@@ -7,6 +7,7 @@ viewer's zone (a day there lasts 23 or 25 hours when the clock changes)."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,8 +24,11 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.rotation import local_to_utc
 from tocsin.policy import service as policies
 from tocsin.policy.schema import Policy
+from tocsin.policy.schema_oncall import WEEKDAY_NAMES, LayerSpec, Restriction
+from tocsin.policy.spans import format_timedelta
 from tocsin.statuspage.strings import Words as DateWords
 from tocsin.web.forms import field_errors
+from tocsin.web.strings import Words
 from tocsin.web.viewer import Viewer
 
 #: A person's page lists their shifts this far ahead.
@@ -142,6 +146,48 @@ def _day(
     }
 
 
+def _days(days: Sequence[str]) -> str:
+    """``mon-fri`` for a run of three days or more, else ``sat, sun`` (the policy's names)."""
+    order = [WEEKDAY_NAMES.index(d) for d in days]
+    if len(order) > 2 and order == list(range(order[0], order[0] + len(order))):
+        return f"{days[0]}-{days[-1]}"
+    return ", ".join(days)
+
+
+def _windows(restriction: Restriction, policy: Policy, words: Words) -> str:
+    """``business hours (mon-fri 09:00-18:00)`` or the windows as the policy writes them."""
+    if restriction == "business_hours":
+        hours = policy.organization.business_hours
+        days = _days(hours.days)
+        return words(
+            "oncall.business_hours",
+            days=days,
+            start=f"{hours.start:%H:%M}",
+            end=f"{hours.end:%H:%M}",
+        )
+    return "; ".join(
+        f"{_days(w.days)} {w.from_}-{w.to}" if w.days else f"{w.from_} - {w.to}"
+        for w in restriction
+    )
+
+
+def layer_text(layer: LayerSpec, index: int, policy: Policy, words: Words) -> dict[str, str]:
+    """A layer's name, turn length and windows in the viewer's words."""
+    if layer.shift in ("hourly", "daily", "weekly"):
+        key = f"oncall.shift.{layer.shift}" + ("" if layer.every == 1 else "_n")
+        shift = words(key, n=layer.every)
+    else:
+        shift = words("oncall.shift.length", length=format_timedelta(layer.length().step))
+    if layer.during is not None:
+        when = words("oncall.during", windows=_windows(layer.during, policy, words))
+    elif layer.outside is not None:
+        when = words("oncall.outside", windows=_windows(layer.outside, policy, words))
+    else:
+        when = words("oncall.always")
+    name = layer.name or words("oncall.layer_n", n=index + 1)
+    return {"name": name, "shift": shift, "when": when}
+
+
 def _manage(policy: Policy, viewer: Viewer) -> tuple[bool, str | None]:
     """Whether the viewer may move anyone (``manage-schedules``) and their own handle."""
     me = policy.person(viewer.actor.email)
@@ -233,8 +279,8 @@ async def schedule_page(
             "timezone": info.timezone,
             "on_call": [_person(p) for p in info.on_call],
             "layers": [
-                {"name": layer.name, "when": layer.when, "shift": layer.shift}
-                for layer in info.layers
+                layer_text(layer, i, policy, viewer.words)
+                for i, layer in enumerate(oncall.schedule_spec(policy, info.key).layers)
             ],
         },
         "view": period.view,
