@@ -151,3 +151,30 @@ async def test_restricted_incidents_postmortems_are_hidden(seeded: Context) -> N
     async with seeded.db.read() as session:
         _, postmortem = await service.get(session, SYSTEM, secret)
     assert all(s["body"] != "seen" for s in postmortem.sections)
+
+
+async def test_an_incident_without_a_postmortem_offers_to_create_one(seeded: Context) -> None:
+    async with seeded.db.write() as session:
+        body = incident_schemas.DeclareIn(title="Slow search", severity="SEV3")
+        ref = (await incidents.declare(session, SYSTEM, body, clock=seeded.clock)).ref
+    await person(seeded, LEAD)
+    async with browser(seeded) as http:
+        csrf = await signed_in(http, LEAD)
+        page = await http.get(f"/postmortems/{ref}")
+        assert page.status_code == 200 and "This incident has no postmortem yet." in page.text
+        assert f'action="/postmortems/{ref}/actions/create"' in page.text
+        answer = await http.post(
+            f"/postmortems/{ref}/actions/create", data={"csrf": csrf, "template": "nope"}
+        )
+        assert answer.status_code == 422
+        assert re.search(r'id="pm-template-error"[^>]*>.*nope', answer.text)
+        answer = await http.post(
+            f"/postmortems/{ref}/actions/create", data={"csrf": csrf, "template": ""}
+        )
+        assert answer.status_code == 303 and answer.headers["location"].endswith("#document")
+        page = (await http.get(f"/postmortems/{ref}")).text
+        assert '<label for="sec-executive-summary">Executive Summary</label>' in page
+        assert (await http.get("/postmortems/INC-1999-01-01-001")).status_code == 404
+    async with seeded.db.read() as session:
+        _, postmortem = await service.get(session, SYSTEM, ref)
+    assert postmortem.status == "draft" and postmortem.template == "post-mortem"

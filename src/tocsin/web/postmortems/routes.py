@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.auth.actor import Actor
 from tocsin.auth.deps import context_of
 from tocsin.context import Context
-from tocsin.errors import InvalidInput, TocsinError
+from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.postmortems import actions, schemas, service
 from tocsin.web import render
 from tocsin.web import session as sessions
@@ -46,6 +46,12 @@ def _blank_none(text: str | None) -> str | None:
 
 
 # --- the changes a postmortem page posts: each returns the page's anchor to go back to ----
+
+
+async def _create(session: AsyncSession, actor: Actor, ref: str, form: Form, ctx: Context) -> str:
+    body = schemas.CreateIn(template=_blank_none(form.get("template")))
+    await service.create(session, actor, ref, body, clock=ctx.clock)
+    return "document"
 
 
 async def _title(session: AsyncSession, actor: Actor, ref: str, form: Form, ctx: Context) -> str:
@@ -140,6 +146,7 @@ async def _item_close(
 
 
 CHANGES: dict[str, Change] = {
+    "create": _create,
     "title": _title,
     "section": _section,
     "reviewer-add": _reviewer_add,
@@ -180,9 +187,8 @@ async def _page(
     except TocsinError as exc:
         return error_page(exc, viewer.words, viewer)
     data.update(extra)
-    return render.html(
-        "postmortems/postmortem.html", data, words=viewer.words, viewer=viewer, status=status
-    )
+    template = "postmortems/missing.html" if data["missing"] else "postmortems/postmortem.html"
+    return render.html(template, data, words=viewer.words, viewer=viewer, status=status)
 
 
 @router.get("/postmortems/{ref}")
@@ -222,7 +228,7 @@ async def change(ref: str, name: str, request: Request) -> Response:
     viewer = found[1]
     action = CHANGES.get(name)
     if action is None:
-        return error_page(TocsinError(f"no change {name!r}"), viewer.words, viewer)
+        return error_page(NotFound(f"no change {name!r}"), viewer.words, viewer)
     try:
         async with ctx.db.write() as session:
             anchor = await action(session, web.actor, ref, form, ctx)

@@ -67,6 +67,10 @@ EN: Final[dict[str, str]] = {
     "pm.url": "Link to the tracker",
     "pm.description": "Description",
     "pm.only_overdue": "Only overdue",
+    "pm.missing_title": "Postmortem of {ref}",
+    "pm.missing": "This incident has no postmortem yet.",
+    "pm.default_template": "The severity's template",
+    "pm.create": "Create the postmortem",
 }
 
 NL: Final[dict[str, str]] = {
@@ -132,4 +136,8 @@ NL: Final[dict[str, str]] = {
     "pm.url": "Link naar de tracker",
     "pm.description": "Omschrijving",
     "pm.only_overdue": "Alleen te late",
+    "pm.missing_title": "Postmortem van {ref}",
+    "pm.missing": "Dit incident heeft nog geen postmortem.",
+    "pm.default_template": "Het sjabloon van de ernst",
+    "pm.create": "Postmortem maken",
 }

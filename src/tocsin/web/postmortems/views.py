@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
-from tocsin.errors import Forbidden
+from tocsin.errors import Forbidden, NotFound
+from tocsin.incidents import service as incidents
 from tocsin.policy import service as policies
 from tocsin.postmortems import actions, service
 from tocsin.postmortems.access import writable
@@ -78,15 +79,25 @@ async def postmortem_page(
 ) -> dict[str, Any]:
     """One postmortem: header, deadlines, review, each section (a form each for those who
     may edit), and the incident's action items."""
-    incident, postmortem = await service.get(session, viewer.actor, ref)
-    out = await service.describe(session, incident, postmortem, clock=clock)
+    incident = await incidents.get(session, viewer.actor, ref)
     policy = await policies.current_policy(session)
+    try:
+        _, postmortem = await service.get(session, viewer.actor, incident.ref)
+    except NotFound:  # none yet: offered to those who may create one
+        return {
+            "missing": True,
+            "incident": incident,
+            "can": await _may(session, viewer, incident.ref),
+            "templates": [(t.key, t.name) for t in policy.postmortems.templates],
+        }
+    out = await service.describe(session, incident, postmortem, clock=clock)
     can = await _may(session, viewer, incident.ref)
     mine = next((r for r in out.reviewers if r.email == viewer.actor.email.lower()), None)
     now = clock.now()
     zone = ZoneInfo(policy.organization.timezone)
     items = await actions.items_of(session, incident)
     return {
+        "missing": False,
         "pm": out,
         "incident": incident,
         "sections": [
