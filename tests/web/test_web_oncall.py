@@ -358,3 +358,55 @@ async def test_times_in_the_viewers_own_zone(ctx: Context, tmp_path: Path) -> No
     assert [(o.start, o.end) for o in made] == [
         (datetime(2026, 3, 30, 7, 0, tzinfo=UTC), datetime(2026, 3, 30, 16, 0, tzinfo=UTC))
     ]
+
+
+async def test_cancelling_an_override(ctx: Context) -> None:
+    """Its maker or a manager may cancel an override that has not ended; anyone else sees
+    no button and a forged post is refused; an ended one stays (409, beside it)."""
+    await _seed_000(ctx)
+    own = {"person": "on-call-engineer", "start": "2026-03-30T09:00", "end": "2026-03-30T18:00"}
+    async with browser(ctx) as engineer, browser(ctx) as outsider, browser(ctx) as manager:
+        mine = await signed_in(engineer, ENGINEER)
+        for _ in range(2):
+            made = await engineer.post(
+                "/oncall/primary/overrides", data=_override_form(mine, **own)
+            )
+            assert made.status_code == 303
+        cancel = {"view": "week", "period": "2026-03-30"}
+        other = await signed_in(outsider, OUTSIDER)
+        page = (await outsider.get("/oncall/primary?start=2026-03-30")).text
+        assert 'id="override-1"' in page and "/overrides/1/cancel" not in page
+        forged = await outsider.post(
+            "/oncall/primary/overrides/1/cancel", data={"csrf": other, **cancel}
+        )
+        assert forged.status_code == 403 and 'id="override-1-error"' in forged.text
+        assert (
+            await engineer.post("/oncall/primary/overrides/1/cancel", data=cancel)
+        ).status_code == 403  # no CSRF token
+
+        page = (await engineer.get("/oncall/primary?start=2026-03-30")).text
+        assert 'aria-label="Wijziging #1 annuleren"' in page
+        done = await engineer.post(
+            "/oncall/primary/overrides/1/cancel", data={"csrf": mine, **cancel}
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == "/oncall/primary?view=week&start=2026-03-30#overrides"
+        page = (await engineer.get("/oncall/primary?start=2026-03-30")).text
+        assert 'id="override-1"' not in page and "wijziging #2" in _day(page, "2026-03-30")
+
+        assert isinstance(ctx.clock, VirtualClock)
+        ctx.clock.set(datetime(2026, 3, 31, 9, 0, tzinfo=UTC))  # override 2 has ended
+        boss = await signed_in(manager, MANAGER)
+        page = (await manager.get("/oncall/primary?start=2026-03-30")).text
+        assert 'id="override-2"' in page and "/overrides/2/cancel" not in page
+        late = await manager.post(
+            "/oncall/primary/overrides/2/cancel", data={"csrf": boss, **cancel}
+        )
+        assert late.status_code == 409 and 'id="override-2-error"' in late.text
+        assert "past overrides stay" in late.text
+        missing = await manager.post(
+            "/oncall/secondary/overrides/2/cancel", data={"csrf": boss, **cancel}
+        )
+        assert missing.status_code == 404  # not an override of that schedule
+    states = {o.id: o.cancelled_by for o in await _overrides(ctx)}
+    assert states == {1: ENGINEER, 2: None}

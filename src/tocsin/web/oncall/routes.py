@@ -159,6 +159,32 @@ async def add_override(key: str, request: Request) -> Response:
     )
 
 
+@router.post("/oncall/{key}/overrides/{override_id}/cancel")
+async def cancel_override(key: str, override_id: int, request: Request) -> Response:
+    """Cancel an override that has not ended (its maker, or ``manage-schedules``); a
+    refusal shows the schedule again with the message beside that override."""
+    ctx = context_of(request)
+    form, found, refused = await _checked(ctx, request)
+    if refused is not None:
+        return refused
+    web, viewer = found
+    view, start = form.get("view", "week"), form.get("period", "")[:40]
+    try:
+        async with ctx.db.write() as session:
+            await oncall.cancel_override(
+                session, web.actor, override_id, clock=ctx.clock, schedule=key
+            )
+    except TocsinError as exc:
+        if exc.status == 404:
+            return error_page(exc, viewer.words, viewer)
+        extra = {"errors": {f"override-{override_id}": exc.message}}
+        return await _schedule(
+            ctx, viewer, key, view=view, start=start, extra=extra, status=exc.status
+        )
+    query = urlencode({"view": view, "start": start} if start else {"view": view})
+    return RedirectResponse(f"/oncall/{quote(key)}?{query}#overrides", status_code=303)
+
+
 def _feed_url(request: Request, secret: str) -> str:
     return str(request.url_for("calendar_feed", secret=secret))
 

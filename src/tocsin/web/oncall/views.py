@@ -271,6 +271,7 @@ async def schedule_page(
     )
     shown = [o for o in every if o.start < high and o.end > low]
     dated = DateWords(viewer.words.locale, viewer.words.zone)
+    manager, _ = _manage(policy, viewer)
     return {
         "schedule": {
             "key": info.key,
@@ -293,12 +294,22 @@ async def schedule_page(
         "days": [
             _day(d, zone, shifts.shifts, shown, today) | {"label": dated.day(d)} for d in dates
         ],
-        "overrides": [_override(o) for o in shown],
+        "overrides": [
+            _override(o) | {"may_cancel": _may_cancel(o, viewer, manager, now)} for o in shown
+        ],
         "form": override_form(policy, viewer),
         "typed": typed or {},
         "errors": {**period_errors, **(errors or {})},
         "typed_start": start,
     }
+
+
+def _may_cancel(o: schemas.OverrideOut, viewer: Viewer, manager: bool, now: datetime) -> bool:
+    """Not ended nor cancelled, and made by the viewer or they may manage schedules (the
+    service checks again)."""
+    if o.cancelled_at is not None or o.end <= now:
+        return False
+    return manager or o.created_by == viewer.actor.label
 
 
 def _override(o: schemas.OverrideOut) -> dict[str, Any]:
