@@ -173,7 +173,9 @@ async def test_the_page_shows_the_services_figures(ctx: Context, fixed: dict[str
         named.get(g.key or "", "(none)") for g in by_type.groups
     ]
     assert ["Total", "40%", "2", "3"] in data and ["SEV2", "33.33%", "1", "2"] in data
-    assert "MTTA 12m12s" in [t.text for t in times.iter(f"{svg}text")]
+    written = [t.text for t in times.iter(f"{svg}text")]
+    assert written[:7] == ["Total", "MTTA", "12m12s", "MTTM", "57m30s", "MTTR", "31m30s"]
+    assert ["Total", "12m12s", "57m30s", "31m30s"] in data
     sla_widths = [float(r.attrib["width"]) for r in sla.iter(f"{svg}rect")]
     assert sla_widths[1] / sla_widths[0] == pytest.approx(50 / 40, rel=1e-3)
     assert [t.text for t in causes.iter(f"{svg}text")] == ["Deployment", "2", "Database", "1"]

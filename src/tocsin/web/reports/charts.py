@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from html import escape
 
 #: The drawing's size in user units (it scales down with the page; see web.css).
-WIDTH = 640
-LABEL_WIDTH = 200
-VALUE_ROOM = 150
+WIDTH = 720
+LABEL_WIDTH = 180
+VALUE_ROOM = 220
 GAP = 8
 #: Room for the longest bar: what is left between the labels and the values.
 BAR_ROOM = WIDTH - LABEL_WIDTH - VALUE_ROOM - 2 * GAP

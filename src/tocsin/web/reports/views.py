@@ -408,11 +408,10 @@ def _times_chart(report: PeriodReport, x: _Writer) -> dict[str, Any]:
         bars = []
         for figure in CHARTED:
             mean = getattr(g, figure).mean
-            short = w(f"reports.short.{figure}")
             text = x.duration(mean) if mean is not None else w("reports.no_figure")
-            bars.append(Bar(short, mean, f"{short} {text}", figure))
+            bars.append(Bar(w(f"reports.short.{figure}"), mean, text, figure))
         sections.append(Section(name, bars))
-        rows.append([name, *(b.text.split(" ", 1)[1] for b in bars)])
+        rows.append([name, *(b.text for b in bars)])
     return _chart(
         "times",
         w("reports.chart.times", by=w(f"reports.by.{report.by}").lower()),
