@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +26,8 @@ from tocsin.context import Context
 from tocsin.jobs import service as jobs
 from tocsin.jobs.models import Job
 from tocsin.policy import service as policies
+from tocsin.web.admin import strings as admin_words
+from tocsin.web.admin import views
 
 ADMIN = "boss@example.com"
 PAGES = ["people", "teams", "tokens", "policy", "integrations", "jobs", "audit"]
@@ -185,6 +188,8 @@ async def test_a_policy_is_checked_compared_and_applied(seeded: Context) -> None
         assert page.status_code == 200 and 'href="/admin/policy/1"' in page.text
         shown = await http.get("/admin/policy/1")
         assert "everyone: [declare, add-note]" in shown.text
+        for missing in ("/admin/policy/99", "/admin/policy/latest"):
+            assert (await http.get(missing)).status_code == 404
 
         answer = await http.post(
             "/admin/policy", data={"csrf": csrf, "content": bad, "step": "check"}
@@ -336,3 +341,28 @@ async def test_others_get_403_and_their_forged_posts_change_nothing(seeded: Cont
         assert (await session.get(Job, job_id)).status == "dead"  # type: ignore[union-attr]
         lead = await auth.get_user(session, "lead@example.com")
         assert (lead.is_admin, lead.roles) == (False, ["incident-commander"])
+
+
+def test_every_admin_word_is_in_english_and_dutch() -> None:
+    assert set(admin_words.EN) == set(admin_words.NL)
+    assert all(k.startswith("admin.") for k in admin_words.EN)
+    templates = Path(admin_words.__file__).parents[1] / "templates" / "admin"
+    used = {
+        key
+        for page in templates.glob("*.html")
+        for key in re.findall(r'"(admin\.[a-z_]*[a-z])"', page.read_text(encoding="utf-8"))
+    }
+    assert used and used <= set(admin_words.EN)
+
+
+def test_the_diff_marks_each_line() -> None:
+    lines = views.diff("a\nb\nc\n", "a\nB\nc\n", "version 1", "new")
+    assert [(d.kind, d.text) for d in lines] == [
+        ("head", "--- version 1"),
+        ("head", "+++ new"),
+        ("hunk", "@@ -1,3 +1,3 @@"),
+        ("same", " a"),
+        ("del", "-b"),
+        ("add", "+B"),
+        ("same", " c"),
+    ]

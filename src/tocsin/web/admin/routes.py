@@ -414,14 +414,14 @@ async def policy_page(request: Request) -> Response:
 
 
 @router.get("/admin/policy/{number}")
-async def policy_version(number: int, request: Request) -> Response:
+async def policy_version(number: str, request: Request) -> Response:
     got = await _viewer(request)
     if isinstance(got, Response):
         return got
     ctx, viewer = got
-    number = number if 1 <= number <= MAX_INT else 0
+    wanted = int(number) if number.isdigit() and len(number) < 10 else 0
     return await _page(
-        ctx, viewer, "policy_version.html", lambda s: views.policy_version(s, viewer, number)
+        ctx, viewer, "policy_version.html", lambda s: views.policy_version(s, viewer, wanted)
     )
 
 
