@@ -366,3 +366,15 @@ def test_the_diff_marks_each_line() -> None:
         ("add", "+B"),
         ("same", " c"),
     ]
+
+
+async def test_the_admin_pages_speak_dutch_in_the_viewers_zone(seeded: Context) -> None:
+    async with browser(seeded) as http:
+        await _admin(http, seeded)
+        async with seeded.db.write() as session:
+            user = await auth.get_user(session, ADMIN)
+            user.locale, user.timezone = "nl", "Europe/Amsterdam"
+        page = await http.get("/admin/tokens")
+        assert page.status_code == 200 and '<html lang="nl">' in page.text
+        assert "Een token maken" in page.text and "Token 1 intrekken" in page.text
+        assert "Europe/Amsterdam" in page.text or "CET" in page.text
