@@ -44,6 +44,7 @@ EN: Final[dict[str, str]] = {
     "admin.add_person": "Add a person",
     "admin.is_admin": "Admin (may do everything, including these pages)",
     "admin.password_hint": "At least 8 characters. Leave empty to set it later.",
+    "admin.password_rule": "At least 8 characters.",
     "admin.person_added": "Added {email}.",
     "admin.roles_and_access": "Roles and access",
     "admin.policy_person": "This person is listed in the policy: applying a policy sets "
@@ -60,7 +61,8 @@ EN: Final[dict[str, str]] = {
     "admin.edit_team": "Edit {team}",
     "admin.edit_or_add_team": "Add a team or change one",
     "admin.team_hint": "A team with a key that exists already is replaced: its name, "
-    "description and members. Teams from the policy are set again when a policy is applied.",
+    "description and members. A team from the policy gets the policy's name and description "
+    "again, and the policy's people its membership, when a policy is applied.",
     "admin.save_team": "Save team",
     "admin.team_saved": "Team {team} saved.",
     # tokens
@@ -183,6 +185,7 @@ NL: Final[dict[str, str]] = {
     "admin.add_person": "Iemand toevoegen",
     "admin.is_admin": "Beheerder (mag alles, ook deze pagina's)",
     "admin.password_hint": "Minstens 8 tekens. Leeg laten om het later in te stellen.",
+    "admin.password_rule": "Minstens 8 tekens.",
     "admin.person_added": "{email} toegevoegd.",
     "admin.roles_and_access": "Rollen en toegang",
     "admin.policy_person": "Deze persoon staat in het beleid: als een beleid wordt "
@@ -199,8 +202,9 @@ NL: Final[dict[str, str]] = {
     "admin.edit_team": "{team} wijzigen",
     "admin.edit_or_add_team": "Een team toevoegen of wijzigen",
     "admin.team_hint": "Een team met een bestaande sleutel wordt vervangen: naam, "
-    "beschrijving en leden. Teams uit het beleid worden opnieuw gezet als een beleid "
-    "wordt toegepast.",
+    "beschrijving en leden. Een team uit het beleid krijgt weer de naam en beschrijving "
+    "uit het beleid, en de mensen uit het beleid hun lidmaatschap, als een beleid wordt "
+    "toegepast.",
     "admin.save_team": "Team opslaan",
     "admin.team_saved": "Team {team} opgeslagen.",
     # tokens
