@@ -159,7 +159,7 @@ async def test_bad_override_input_is_shown_beside_its_field_and_kept(ctx: Contex
         assert answer.status_code == 422
         page = answer.text
         assert 'id="ov-person-error"' in page and 'id="ov-start-error"' in page
-        assert "&#39;morgen&#39; is not a date and time" in page
+        assert "&#39;morgen&#39; is geen datum en tijd" in page
         assert 'aria-describedby="ov-times-hint ov-start-error"' in page
         assert 'value="morgen"' in page and 'value="2026-03-30T18:00"' in page
         assert "Verbeter wat hieronder is gemarkeerd." in page

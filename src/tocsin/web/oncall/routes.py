@@ -142,7 +142,7 @@ async def add_override(key: str, request: Request) -> Response:
     view, start = form.get("view", "week"), form.get("period", "")[:40]
     typed = {name: form.get(name, "")[:2000] for name in views.FIELDS}
     try:
-        body = views.override_in(form, viewer.words.zone)
+        body = views.override_in(form, viewer.words)
         async with ctx.db.write() as session:
             made = await oncall.add_override(session, web.actor, key, body, clock=ctx.clock)
     except (ValidationError, TocsinError) as exc:

@@ -59,7 +59,7 @@ class Period:
         return (self.first - timedelta(days=1)).replace(day=1)
 
 
-def period_of(view: str, start: str, today: date) -> tuple[Period, dict[str, str]]:
+def period_of(view: str, start: str, today: date, words: Words) -> tuple[Period, dict[str, str]]:
     """The week (7 days from ``start``, else this week's Monday) or the calendar month of
     ``start`` (else this month); a bad date gives this period and an error for ``start``."""
     errors: dict[str, str] = {}
@@ -69,10 +69,10 @@ def period_of(view: str, start: str, today: date) -> tuple[Period, dict[str, str
         try:
             day = date.fromisoformat(start)
         except ValueError:
-            errors["period"] = f"{start!r} is not a date (YYYY-MM-DD)"
+            errors["period"] = words("oncall.err.date", text=start)
         else:
             if not 1971 <= day.year <= 2198:
-                errors["period"], day = f"{start!r} is outside the years 1971-2198", None
+                errors["period"], day = words("oncall.err.years", text=start), None
     if kind == "month":
         first = (day or today).replace(day=1)
         return Period(kind, first, calendar.monthrange(first.year, first.month)[1]), errors
@@ -260,7 +260,7 @@ async def schedule_page(
     zone = ZoneInfo(viewer.words.zone)
     now = clock.now()
     today = now.astimezone(zone).date()
-    period, period_errors = period_of(view, start, today)
+    period, period_errors = period_of(view, start, today, viewer.words)
     dates = period.dates()
     low, high = local_start(dates[0], zone), local_start(dates[-1] + timedelta(days=1), zone)
     shifts = await oncall.schedule_shifts(
@@ -326,25 +326,25 @@ def _override(o: schemas.OverrideOut) -> dict[str, Any]:
     }
 
 
-def _moment(text: str, zone: str, field: str, errors: dict[str, str]) -> datetime | None:
+def _moment(text: str, words: Words, field: str, errors: dict[str, str]) -> datetime | None:
     """A ``datetime-local`` value (or ISO 8601 with an offset): without an offset, a
     wall-clock time in the viewer's zone."""
     if not text.strip():
-        errors[field] = "required: a date and time"
+        errors[field] = words("oncall.err.time_required")
         return None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        errors[field] = f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM)"
+        errors[field] = words("oncall.err.time", text=text)
         return None
     try:
-        return oncall.instant(value, zone, field)
+        return oncall.instant(value, words.zone, field)
     except InvalidInput as exc:
         errors[field] = exc.message
         return None
 
 
-def override_in(form: dict[str, str], zone: str) -> schemas.OverrideIn:
+def override_in(form: dict[str, str], words: Words) -> schemas.OverrideIn:
     """The form as the API's override body; start and end read in the viewer's zone.
 
     Raises InvalidInput naming a field (``details.field``) or every field at once
@@ -352,9 +352,9 @@ def override_in(form: dict[str, str], zone: str) -> schemas.OverrideIn:
     """
     errors: dict[str, str] = {}
     if not form.get("person", "").strip():
-        errors["person"] = "required: choose a person"
-    start = _moment(form.get("start", ""), zone, "start", errors)
-    end = _moment(form.get("end", ""), zone, "end", errors)
+        errors["person"] = words("oncall.err.person")
+    start = _moment(form.get("start", ""), words, "start", errors)
+    end = _moment(form.get("end", ""), words, "end", errors)
     if errors:
         raise InvalidInput("; ".join(errors.values()), details={"fields": errors})
     return schemas.OverrideIn.model_validate(
