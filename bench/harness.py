@@ -63,9 +63,9 @@ def tocsin(url: str, *args: str, env: dict[str, str] | None = None) -> subproces
 
 
 async def wait_ready(base: str) -> None:
-    """Until the API at ``base`` answers its health check (at most 20 s)."""
+    """Until the API at ``base`` answers its health check (at most 60 s: a busy machine)."""
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        for _ in range(600):
             try:
                 if (await client.get(f"{base}/api/v1/health")).status_code < 500:
                     return

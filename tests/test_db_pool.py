@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import text
 from tests.conftest import _asyncpg_dsn
 
 from tocsin import db as db_module
+from tocsin.app import create_app
 from tocsin.db import Database
 from tocsin.settings import Settings
 
@@ -41,3 +43,34 @@ async def _kill_and_reconnect(db: Database) -> None:
     for _ in range(3):
         async with db.read() as session:
             assert await session.scalar(text("SELECT pg_backend_pid()")) != before
+
+
+async def test_a_request_finding_no_free_connection_is_told_busy(
+    postgres_url: str | None,
+) -> None:
+    """Overload is a 503 with Retry-After (nothing stored, try again), not a 500."""
+    if postgres_url is None:
+        pytest.skip("PostgreSQL not available (see the warning above)")
+    settings = Settings(
+        database_url=postgres_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2
+    )
+    db = Database(settings)
+    app = create_app(settings, database=db)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            async with db.write() as session:  # the only connection, held
+                await session.execute(text("SELECT 1"))
+                answer = await http.get(
+                    "/api/v1/incidents", headers={"Authorization": "Bearer tsn_nothing"}
+                )
+            assert answer.status_code == 503
+            assert answer.headers["retry-after"] == "1"
+            assert answer.json()["error"]["code"] == "busy"
+            # with the connection back, the same request is judged on its merits
+            again = await http.get(
+                "/api/v1/incidents", headers={"Authorization": "Bearer tsn_nothing"}
+            )
+            assert again.status_code == 401
+    finally:
+        await db.dispose()

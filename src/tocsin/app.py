@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from tocsin import __version__
@@ -85,6 +86,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
         body = {"error": {"code": code, "message": str(exc.detail), "details": None}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # Overload, not a bug: every connection was in use for the whole pool timeout.
+        log.warning("busy: no database connection free (%s)", exc)
+        message = (
+            "the server is busy: no database connection came free in time; "
+            "nothing was stored, try again"
+        )
+        body = {"error": {"code": "busy", "message": message, "details": None}}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

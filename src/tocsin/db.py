@@ -101,7 +101,7 @@ def _sqlite_engine(url: str, settings: Settings, *, immediate: bool) -> AsyncEng
 PING_IDLE_AFTER = 1.0
 
 
-def _postgres_engine(url: str) -> AsyncEngine:
+def _postgres_engine(url: str, settings: Settings) -> AsyncEngine:
     """A pooled engine that pings a connection only when it has been idle a while.
 
     SQLAlchemy's ``pool_pre_ping`` costs three round trips on every checkout (a
@@ -110,7 +110,12 @@ def _postgres_engine(url: str) -> AsyncEngine:
     one idle longer (perhaps across a database restart) is pinged, and replaced if the ping
     fails (the pool retries the checkout on ``DisconnectionError``).
     """
-    engine = create_async_engine(url)
+    engine = create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
@@ -143,7 +148,7 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, settings, immediate=True)
             self.read_engine = _sqlite_engine(self.url, settings, immediate=False)
         else:
-            self.write_engine = _postgres_engine(self.url)
+            self.write_engine = _postgres_engine(self.url, settings)
             self.read_engine = self.write_engine
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)

@@ -16,6 +16,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    #: PostgreSQL connections each process keeps, may add under load, and how long a request
+    #: waits for one before it is answered ``503`` (busy: nothing stored, try again).
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 30.0
     #: Largest request body the API accepts, in bytes.
     max_body_bytes: int = 1_048_576
     #: Seconds SQLite waits for a lock before giving up.

@@ -349,6 +349,71 @@ async def test_a_written_job_wakes_workers_only_when_its_transaction_commits(
         assert not await settled(event)
 
 
+async def test_a_job_due_beyond_the_horizon_wakes_nobody(ctx: Context) -> None:
+    """Sleeping workers look again within ``wake.HORIZON`` anyway (a delivery's recovery
+    timer, a minute ahead for every message, must not wake every worker)."""
+    now = ctx.clock.now()
+    async with woken(ctx.db) as event:
+        async with ctx.db.write() as session:
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock, due_at=now + wake.HORIZON * 2)
+            await jobs.schedule(
+                session, EFFECT, clock=ctx.clock, due_at=now + wake.HORIZON * 3, dedup_key="far"
+            )
+        assert not await settled(event)
+        async with ctx.db.write() as session:
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock, due_at=now + wake.HORIZON / 2)
+        assert await settled(event, 2)
+
+
+async def test_a_notice_wakes_a_sleeping_worker_only_for_a_job_due_before_its_own_plan(
+    db: Database,
+) -> None:
+    work = Worker(db, SystemClock())
+    work._sleep_until = 1000.0  # planned to look at t=1000
+    work._notice("1200.000")  # due after that: it will find the job then
+    assert not work._wake.is_set()
+    work._notice("900.000")
+    assert work._wake.is_set()
+    work._wake.clear()
+    work._notice("")  # a notice without a time (another writer): always look
+    assert work._wake.is_set()
+    work._wake.clear()
+    work._sleep_until = None  # busy in a pass: every notice counts, none is lost
+    work._notice("5000.000")
+    assert work._wake.is_set()
+
+
+async def test_notices_carry_the_due_time_of_the_soonest_job_in_the_transaction(
+    ctx: Context,
+) -> None:
+    if ctx.db.dialect != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's")
+    now = ctx.clock.now()
+    payloads: list[str] = []
+    two = asyncio.Event()
+
+    def heard(*args: Any) -> None:
+        payloads.append(args[3])
+        if len(payloads) == 2:
+            two.set()
+
+    connection = await asyncpg.connect(worker.asyncpg_dsn(ctx.db.url))
+    try:
+        await connection.add_listener(wake.CHANNEL, heard)
+        async with ctx.db.write() as session:
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock, due_at=now + timedelta(seconds=30))
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock, due_at=now + timedelta(seconds=40))
+            await jobs.enqueue(session, EFFECT, clock=ctx.clock, due_at=now)
+        await asyncio.wait_for(two.wait(), 2)
+        await asyncio.sleep(0.2)  # and no third one
+        assert len(payloads) == 2
+    finally:
+        await connection.close()
+    due = [float(p) for p in payloads]
+    expected = [(now + timedelta(seconds=30)).timestamp(), now.timestamp()]  # not the 40 s
+    assert due == [round(t, 3) for t in expected]
+
+
 @pytest.fixture
 async def other_db(db: Database) -> AsyncIterator[Database]:
     """A second engine on the same database: another server process, in effect."""

@@ -25,20 +25,7 @@ async def log(
     audited: bool = True,
 ) -> IncidentEvent:
     """One timeline event and (for writes) one audit row."""
-    data: dict[str, Any] = {}
-    if before is not None:
-        data["before"] = before
-    if after is not None:
-        data["after"] = after
-    event = IncidentEvent(
-        incident_id=incident.id,
-        at=clock.now(),
-        actor_id=actor.user_id,
-        actor=actor.label,
-        kind=kind,
-        summary=summary,
-        data=data,
-    )
+    event = _event(actor, incident.id, kind, summary, clock=clock, before=before, after=after)
     session.add(event)
     if audited:
         await audit.record(
@@ -53,3 +40,45 @@ async def log(
         )
     await session.flush()
     return event
+
+
+async def note(
+    session: AsyncSession,
+    actor: Actor,
+    incident_id: int,
+    kind: str,
+    summary: str,
+    *,
+    clock: Clock,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """A timeline event that is not a write to the incident (no audit row), by the
+    incident's id: what the engine reports (a delivery) needs no read of the incident."""
+    session.add(_event(actor, incident_id, kind, summary, clock=clock, after=after))
+    await session.flush()
+
+
+def _event(
+    actor: Actor,
+    incident_id: int,
+    kind: str,
+    summary: str,
+    *,
+    clock: Clock,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> IncidentEvent:
+    data: dict[str, Any] = {}
+    if before is not None:
+        data["before"] = before
+    if after is not None:
+        data["after"] = after
+    return IncidentEvent(
+        incident_id=incident_id,
+        at=clock.now(),
+        actor_id=actor.user_id,
+        actor=actor.label,
+        kind=kind,
+        summary=summary,
+        data=data,
+    )

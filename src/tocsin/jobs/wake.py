@@ -1,8 +1,14 @@
 """Waking sleeping workers when a job is written, only once its transaction has committed.
 
-PostgreSQL: :func:`mark` sends ``pg_notify('tocsin_jobs', '')`` in the writing
+PostgreSQL: :func:`mark` sends ``pg_notify('tocsin_jobs', '<due time>')`` in the writing
 transaction; the server delivers it at commit to every connection that LISTENs on the
-channel (any process, any host), and drops it on rollback.
+channel (any process, any host), and drops it on rollback. The payload is the job's due
+time (seconds since the epoch), so a worker that already plans to wake before then sleeps
+on (:func:`due_of`); one notice per transaction, unless a later job is due sooner.
+
+A job due beyond :data:`HORIZON` wakes nobody: every sleeping worker looks again within
+that time anyway (its backstop), and finds it then. A delivery's recovery timer, set a
+minute ahead for every message sent, costs no wake-ups.
 
 SQLite (one host, usually one process): :func:`mark` flags the session, and a SQLAlchemy
 ``after_commit`` hook wakes the workers of this process that work on the same database
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -24,6 +31,8 @@ from sqlalchemy.orm import Session
 CHANNEL = "tocsin_jobs"
 _FLAG = "tocsin_jobs_wake"
 _NOTIFIED = "tocsin_jobs_notified"
+#: The longest a worker sleeps without looking: jobs due later need no wake-up.
+HORIZON = timedelta(seconds=60)
 
 _lock = threading.Lock()
 #: Database URL → the events of the workers sleeping on it (with their loops).
@@ -35,19 +44,35 @@ def database_key(url: str) -> str:
     return make_url(url).render_as_string(hide_password=False)
 
 
-async def mark(session: AsyncSession) -> None:
-    """Wake the workers once the session's transaction commits (call after writing a job)."""
+async def mark(session: AsyncSession, due_at: datetime, now: datetime) -> None:
+    """Wake the workers once the session's transaction commits (call after writing a job
+    due at ``due_at``), unless it is due beyond :data:`HORIZON` from ``now``."""
+    if due_at > now + HORIZON:
+        return
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        # Once per transaction is enough; but a savepoint that rolls back drops its NOTIFY.
+        # Once per transaction for the soonest job; but a savepoint that rolls back drops
+        # its NOTIFY, so inside one every job notifies.
         nested = session.in_nested_transaction()
-        if session.info.get(_NOTIFIED) and not nested:
+        sent = session.info.get(_NOTIFIED)
+        if sent is not None and sent <= due_at and not nested:
             return
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+        payload = f"{due_at.timestamp():.3f}"
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload}
+        )
         if not nested:
-            session.info[_NOTIFIED] = True
+            session.info[_NOTIFIED] = due_at
     else:
         session.info[_FLAG] = database_key(bind.engine.url.render_as_string(hide_password=False))
+
+
+def due_of(payload: str) -> float | None:
+    """The due time a notice carries (epoch seconds); None for one without (wake anyway)."""
+    try:
+        return float(payload)
+    except ValueError:
+        return None
 
 
 def subscribe(url: str, wake: asyncio.Event) -> Callable[[], None]:

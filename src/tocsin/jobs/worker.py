@@ -25,7 +25,7 @@ import sqlite3
 import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -41,8 +41,9 @@ from tocsin.jobs.registry import AfterCommit, handler_for
 
 log = logging.getLogger("tocsin.jobs")
 
-#: The longest a worker sleeps without a reason: a backstop, not a polling interval.
-IDLE_CAP = timedelta(seconds=60)
+#: The longest a worker sleeps without a reason: a backstop, not a polling interval (jobs
+#: due later than this wake nobody when written; see ``jobs/wake.py``).
+IDLE_CAP = wake.HORIZON
 #: The shortest pause when a due job could not be claimed (a writer holds its row).
 MIN_PAUSE = 0.05
 #: Seconds between looks for commits of other processes on a SQLite file.
@@ -104,17 +105,34 @@ async def run_due(
     Uses only ``clock`` for time, so ``tocsin simulate`` and tests drive it with a
     ``VirtualClock``.
     """
+    claimed, _ = await claim_or_next(db, clock, worker_id, limit=limit, lease=lease)
+    return await run_claimed(db, clock, worker_id, claimed, stop=stop)
+
+
+async def claim_or_next(
+    db: Database, clock: Clock, worker_id: str, *, limit: int, lease: timedelta
+) -> tuple[list[int], datetime | None]:
+    """The due jobs claimed for ``worker_id``; when there are none, when the next one falls
+    due (in the same transaction: an idle worker's look costs one round trip more)."""
     async with db.write() as session:
-        claimed = [
-            job.id
-            for job in await service.claim(
-                session, worker_id, clock=clock, limit=limit, lease=lease
-            )
-        ]
+        jobs = await service.claim(session, worker_id, clock=clock, limit=limit, lease=lease)
+        if jobs:
+            return [job.id for job in jobs], None
+        return [], await service.next_due(session)
+
+
+async def run_claimed(
+    db: Database,
+    clock: Clock,
+    worker_id: str,
+    claimed: Sequence[int],
+    *,
+    stop: Callable[[], bool] | None = None,
+) -> int:
     ran = 0
     for index, job_id in enumerate(claimed):
         if stop is not None and stop():
-            await release(db, worker_id, claimed[index:])
+            await release(db, clock, worker_id, claimed[index:])
             break
         if await run_one(db, clock, worker_id, job_id):
             ran += 1
@@ -190,7 +208,7 @@ async def _failed(db: Database, clock: Clock, worker_id: str, job_id: int, exc: 
             )
 
 
-async def release(db: Database, worker_id: str, job_ids: Sequence[int]) -> None:
+async def release(db: Database, clock: Clock, worker_id: str, job_ids: Sequence[int]) -> None:
     """Hand jobs claimed but not started back: pending and due at once, attempt undone."""
     if not job_ids:
         return
@@ -201,7 +219,7 @@ async def release(db: Database, worker_id: str, job_ids: Sequence[int]) -> None:
             .values(status="pending", locked_by=None, locked_until=None, attempts=Job.attempts - 1)
             .execution_options(synchronize_session=False)
         )
-        await wake.mark(session)
+        await wake.mark(session, clock.now(), clock.now())
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -238,11 +256,13 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.limit = limit
         self.lease = lease
-        self.idle_cap = idle_cap
+        self.idle_cap = min(idle_cap, wake.HORIZON)
         self.ready = asyncio.Event()
         self.ran = 0
         self._wake = asyncio.Event()
         self._stopping = False
+        #: When this worker plans to look next (epoch seconds of its clock); None when busy.
+        self._sleep_until: float | None = None
 
     def stop(self) -> None:
         """Finish the job in hand, hand back the others, and return from run_forever."""
@@ -264,19 +284,21 @@ class Worker:
                 # Cleared before looking, so a wake-up during the pass is not lost.
                 self._wake.clear()
                 try:
-                    ran = await run_due(
-                        self.db,
-                        self.clock,
-                        self.worker_id,
-                        limit=self.limit,
-                        lease=self.lease,
-                        stop=lambda: self._stopping,
+                    claimed, due = await claim_or_next(
+                        self.db, self.clock, self.worker_id, limit=self.limit, lease=self.lease
                     )
-                    self.ran += ran
-                    failures = 0
-                    if ran:
+                    if claimed:
+                        self.ran += await run_claimed(
+                            self.db,
+                            self.clock,
+                            self.worker_id,
+                            claimed,
+                            stop=lambda: self._stopping,
+                        )
+                        failures = 0
                         continue
-                    pause = await self._until_next_due()
+                    failures = 0
+                    pause = self._pause_until(due)
                 except Exception:
                     failures += 1
                     pause = min(30.0, 0.5 * 2 ** min(failures, 6))
@@ -284,18 +306,26 @@ class Worker:
                         "job worker %s: pass failed; trying again in %.1fs", self.worker_id, pause
                     )
                 if not self._stopping:
+                    self._sleep_until = self.clock.now().timestamp() + pause
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), pause)
+                    self._sleep_until = None
         log.info("job worker %s stopped", self.worker_id)
 
-    async def _until_next_due(self) -> float:
+    def _pause_until(self, due: datetime | None) -> float:
         """Seconds to sleep: until the next due job or lease expiry, within the backstop."""
-        async with self.db.read() as session:
-            due = await service.next_due(session)
         cap = self.idle_cap.total_seconds()
         if due is None:
             return cap
         return min(cap, max((due - self.clock.now()).total_seconds(), MIN_PAUSE))
+
+    def _notice(self, payload: str) -> None:
+        """A job was written: wake, unless this worker already plans to look before it is
+        due (busy workers always take the notice, so none is lost)."""
+        due = wake.due_of(payload)
+        until = self._sleep_until
+        if due is None or until is None or due < until:
+            self._wake.set()
 
     @asynccontextmanager
     async def _wake_ups(self) -> AsyncIterator[None]:
@@ -367,7 +397,9 @@ class Worker:
         try:
             lost = asyncio.Event()
             connection.add_termination_listener(lambda _connection: lost.set())
-            await connection.add_listener(wake.CHANNEL, lambda *_: self._wake.set())
+            await connection.add_listener(
+                wake.CHANNEL, lambda _conn, _pid, _channel, payload: self._notice(payload)
+            )
             self.ready.set()
             # Whatever was written while nobody listened: look now.
             self._wake.set()

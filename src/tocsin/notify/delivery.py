@@ -28,7 +28,7 @@ from tocsin.auth.actor import ENGINE
 from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.incidents.models import Incident
-from tocsin.incidents.timeline import log
+from tocsin.incidents.timeline import note
 from tocsin.jobs import service as jobs
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import AfterCommit
@@ -285,9 +285,6 @@ async def _final(
     await jobs.cancel(session, job_key(row.id), clock=clock)
     if row.incident_id is None:
         return
-    incident = await session.get(Incident, row.incident_id)
-    if incident is None:
-        return
     verb = "Delivered" if status == "delivered" else "Failed to deliver"
     summary = (
         f"{verb} {row.channel_kind} {row.subject!r} to {row.recipient} via {row.channel_key}"
@@ -298,10 +295,10 @@ async def _final(
         summary += f", with {bundled} held-back message(s) bundled in"
     if status == "failed":
         summary += f": {detail}"
-    await log(
+    await note(
         session,
         ENGINE,
-        incident,
+        row.incident_id,
         "notification",
         summary[:2000],
         clock=clock,
@@ -318,5 +315,4 @@ async def _final(
                 "detail": detail[:500],
             }
         },
-        audited=False,
     )
