@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -23,8 +23,8 @@ from tocsin.clock import Clock, SystemClock, VirtualClock
 from tocsin.context import Context
 from tocsin.db import Database
 from tocsin.errors import Conflict, Forbidden, NotFound
+from tocsin.jobs import listen, wake, worker
 from tocsin.jobs import service as jobs
-from tocsin.jobs import wake, worker
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import handler, handler_for, load_handlers
 from tocsin.jobs.worker import Worker, run_due, run_one
@@ -365,22 +365,28 @@ async def test_a_job_due_beyond_the_horizon_wakes_nobody(ctx: Context) -> None:
         assert await settled(event, 2)
 
 
-async def test_a_notice_wakes_a_sleeping_worker_only_for_a_job_due_before_its_own_plan(
+async def test_a_notice_wakes_one_sleeping_worker_only_for_a_job_due_before_their_plans(
     db: Database,
 ) -> None:
-    work = Worker(db, SystemClock())
-    work._sleep_until = 1000.0  # planned to look at t=1000
-    work._notice("1200.000")  # due after that: it will find the job then
-    assert not work._wake.is_set()
-    work._notice("900.000")
-    assert work._wake.is_set()
-    work._wake.clear()
-    work._notice("")  # a notice without a time (another writer): always look
-    assert work._wake.is_set()
-    work._wake.clear()
-    work._sleep_until = None  # busy in a pass: every notice counts, none is lost
-    work._notice("5000.000")
-    assert work._wake.is_set()
+    early, late, busy = (Worker(db, SystemClock(), name) for name in ("early", "late", "busy"))
+    hub = listen.Listener(db.url)
+    hub.workers = [early, late]
+    early._sleep_until, late._sleep_until = 1000.0, 1200.0  # planned looks, epoch seconds
+    hub.notice("1100.000")  # "early" looks before it is due: nobody is woken
+    assert not early._wake.is_set() and not late._wake.is_set()
+    hub.notice("900.000")  # due sooner than anyone looks: exactly one wakes
+    assert [early._wake.is_set(), late._wake.is_set()].count(True) == 1
+    early._wake.clear()
+    late._wake.clear()
+    hub.notice("")  # a notice without a time (an older writer): one looks
+    assert [early._wake.is_set(), late._wake.is_set()].count(True) == 1
+    hub.workers.append(busy)  # in a pass (no plan): flagged, so it looks again, none lost
+    hub.notice("5000.000")
+    assert busy._wake.is_set()
+    early._wake.clear()
+    late._wake.clear()
+    hub.more()  # a full claim: another sleeper is woken
+    assert [early._wake.is_set(), late._wake.is_set()].count(True) == 1
 
 
 async def test_notices_carry_the_due_time_of_the_soonest_job_in_the_transaction(
@@ -496,6 +502,36 @@ async def test_a_worker_listens_again_after_its_connection_drops(
         assert await wait_done(db, job_id, within=2) < 1.0
     assert work.ran == 1
     assert await listeners(db) == set()  # stopping closed it
+
+
+async def asleep(loops: list[Worker]) -> None:
+    deadline = time.monotonic() + 5
+    for each in loops:
+        while each.sleep_until is None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+
+
+async def test_the_loops_of_a_process_share_one_listen_and_a_job_wakes_one_of_them(
+    db: Database, other_db: Database
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's (SQLite wakes in-process)")
+    clock = SystemClock()
+    loops = [Worker(db, clock, f"loop-{n}") for n in range(4)]
+    async with AsyncExitStack() as stack:
+        for each in loops:
+            await stack.enter_async_context(running(each))
+        assert len(await listeners(db)) == 1
+        await asleep(loops)
+        before = [each.looks for each in loops]
+        async with other_db.write() as session:
+            job_id = (await jobs.enqueue(session, EFFECT, clock=clock)).id
+        assert await wait_done(db, job_id, within=2) < 1.0
+        await asyncio.sleep(0.3)
+        woken = [each for each, was in zip(loops, before, strict=True) if each.looks != was]
+        assert len(woken) == 1 and woken[0].ran == 1
+    assert await listeners(db) == set()
 
 
 async def test_a_worker_sleeps_exactly_until_the_next_due_job(db: Database) -> None:

@@ -8,7 +8,8 @@ another worker runs it again, and its database effects happen exactly once. A ha
 raises is rolled back and the job is retried with backoff, or parked as dead.
 
 A :class:`Worker` sleeps until the next job is due or a wake-up arrives: ``LISTEN
-tocsin_jobs`` on PostgreSQL (a dedicated asyncpg connection), an in-process event on
+tocsin_jobs`` on PostgreSQL (one connection per process, shared by its worker loops, which
+wakes one of them per job: ``jobs/listen.py``), an in-process event on
 SQLite (see ``jobs/wake.py``), plus, for commits of other processes on the same SQLite
 file, a cheap look at ``PRAGMA data_version`` twice a second. The only timer is a long
 backstop.
@@ -29,13 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import update
-from sqlalchemy.engine import make_url
 
 from tocsin.clock import Clock
 from tocsin.db import Database
-from tocsin.jobs import service, wake
+from tocsin.jobs import listen, service, wake
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import AfterCommit, handler_for
 
@@ -44,26 +43,13 @@ log = logging.getLogger("tocsin.jobs")
 #: The longest a worker sleeps without a reason: a backstop, not a polling interval (jobs
 #: due later than this wake nobody when written; see ``jobs/wake.py``).
 IDLE_CAP = wake.HORIZON
+#: Jobs a worker loop claims at once: it runs them one after another, so a small batch
+#: lets the process's other loops share a burst (a full claim wakes another loop).
+CLAIM_LIMIT = 8
 #: The shortest pause when a due job could not be claimed (a writer holds its row).
 MIN_PAUSE = 0.05
 #: Seconds between looks for commits of other processes on a SQLite file.
 SQLITE_WATCH_SECONDS = 0.5
-#: Seconds between checks that the LISTEN connection is still alive.
-LISTEN_HEALTH_CHECK = 30.0
-#: Query parameters of a SQLAlchemy URL that asyncpg's DSN understands too.
-_DSN_PARAMS = {
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "sslcrl",
-    "sslpassword",
-    "target_session_attrs",
-    "application_name",
-    "connect_timeout",
-    "passfile",
-    "service",
-}
 
 
 class NoHandler(LookupError):
@@ -222,16 +208,8 @@ async def release(db: Database, clock: Clock, worker_id: str, job_ids: Sequence[
         await wake.mark(session, clock.now(), clock.now())
 
 
-def asyncpg_dsn(url: str) -> str:
-    """asyncpg's DSN for a ``postgresql+asyncpg://`` SQLAlchemy URL."""
-    parsed = make_url(url)
-    query: dict[str, Any] = {}
-    for key, value in parsed.query.items():
-        if key == "ssl":
-            query["sslmode"] = value
-        elif key in _DSN_PARAMS:
-            query[key] = value
-    return parsed.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+#: asyncpg's DSN for a SQLAlchemy URL (kept here for callers of the worker module).
+asyncpg_dsn = listen.asyncpg_dsn
 
 
 class Worker:
@@ -247,7 +225,7 @@ class Worker:
         clock: Clock,
         worker_id: str | None = None,
         *,
-        limit: int = 50,
+        limit: int = CLAIM_LIMIT,
         lease: timedelta = service.DEFAULT_LEASE,
         idle_cap: timedelta = IDLE_CAP,
     ) -> None:
@@ -259,10 +237,12 @@ class Worker:
         self.idle_cap = min(idle_cap, wake.HORIZON)
         self.ready = asyncio.Event()
         self.ran = 0
+        #: Claims tried (each a round trip to the database, work found or not).
+        self.looks = 0
         self._wake = asyncio.Event()
         self._stopping = False
-        #: When this worker plans to look next (epoch seconds of its clock); None when busy.
         self._sleep_until: float | None = None
+        self._listener: listen.Listener | None = None
 
     def stop(self) -> None:
         """Finish the job in hand, hand back the others, and return from run_forever."""
@@ -284,10 +264,13 @@ class Worker:
                 # Cleared before looking, so a wake-up during the pass is not lost.
                 self._wake.clear()
                 try:
+                    self.looks += 1
                     claimed, due = await claim_or_next(
                         self.db, self.clock, self.worker_id, limit=self.limit, lease=self.lease
                     )
                     if claimed:
+                        if len(claimed) >= self.limit and self._listener is not None:
+                            self._listener.more()  # more may be waiting: another claims it
                         self.ran += await run_claimed(
                             self.db,
                             self.clock,
@@ -319,24 +302,23 @@ class Worker:
             return cap
         return min(cap, max((due - self.clock.now()).total_seconds(), MIN_PAUSE))
 
-    def _notice(self, payload: str) -> None:
-        """A job was written: wake, unless this worker already plans to look before it is
-        due (busy workers always take the notice, so none is lost)."""
-        due = wake.due_of(payload)
-        until = self._sleep_until
-        if due is None or until is None or due < until:
-            self._wake.set()
+    @property
+    def sleep_until(self) -> float | None:
+        """When this worker plans to look next (epoch seconds of its clock); None in a pass."""
+        return self._sleep_until
 
     @asynccontextmanager
     async def _wake_ups(self) -> AsyncIterator[None]:
         if self.db.dialect == "postgresql":
-            listener = asyncio.create_task(self._listen(), name=f"listen {self.worker_id}")
+            self._listener = listen.join(self.db.url, self)
+            ready = asyncio.create_task(self._listener.ready.wait())
+            ready.add_done_callback(lambda _: self.ready.set())
             try:
                 yield
             finally:
-                listener.cancel()
-                with suppress(asyncio.CancelledError):
-                    await listener
+                ready.cancel()
+                await listen.leave(self._listener, self)
+                self._listener = None
         else:
             unsubscribe = wake.subscribe(self.db.url, self._wake)
             path = self.db.settings.sqlite_path()
@@ -376,38 +358,3 @@ class Worker:
                 previous = None
                 self._wake.set()
                 await asyncio.sleep(5)
-
-    async def _listen(self) -> None:
-        """LISTEN on a connection of its own; reconnect (and re-check) whenever it drops."""
-        dsn = asyncpg_dsn(self.db.url)
-        failures = 0
-        while True:
-            try:
-                await self._listen_once(dsn)
-                failures = 0
-                log.warning("job worker %s: LISTEN connection closed", self.worker_id)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                failures += 1
-                log.warning("job worker %s: LISTEN connection failed: %s", self.worker_id, exc)
-            await asyncio.sleep(min(30.0, 0.25 * 2 ** min(failures, 7)))
-
-    async def _listen_once(self, dsn: str) -> None:
-        """Listen until the connection is lost."""
-        connection = await asyncpg.connect(dsn, timeout=10)
-        try:
-            lost = asyncio.Event()
-            connection.add_termination_listener(lambda _connection: lost.set())
-            await connection.add_listener(
-                wake.CHANNEL, lambda _conn, _pid, _channel, payload: self._notice(payload)
-            )
-            self.ready.set()
-            # Whatever was written while nobody listened: look now.
-            self._wake.set()
-            while not lost.is_set():
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), LISTEN_HEALTH_CHECK)
-                if not lost.is_set():
-                    await connection.execute("SELECT 1", timeout=10)
-        finally:
-            with suppress(Exception):
-                await connection.close(timeout=2)
