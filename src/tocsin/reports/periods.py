@@ -17,7 +17,7 @@ from tocsin.errors import InvalidInput
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$", re.IGNORECASE)
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
-_YEAR_RANGE = range(1970, 10000)
+_YEAR_RANGE = range(1970, 9999)  # the year after the last must still be a date
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,13 @@ def quarter(day: date) -> Period:
 
 
 def custom(first: date, last: date) -> Period:
+    for field, day in (("from", first), ("to", last)):
+        if day.year not in _YEAR_RANGE:
+            raise InvalidInput(
+                f"{field}: year {day.year} is out of range "
+                f"({_YEAR_RANGE.start}-{_YEAR_RANGE.stop - 1})",
+                details={"field": field, "value": str(day)},
+            )
     if last < first:
         raise InvalidInput(
             f"the range ends ({last}) before it starts ({first})",
