@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from tests.conftest import apply_policy
 from tests.notify.servers import free_port, http_receiver, smtp_server
 
@@ -227,6 +227,47 @@ async def test_one_idempotency_key_delivers_once(
         )
     # One message and one delivery run (the recovery timer set while sending was cancelled).
     assert (count, jobs) == (1, 1)
+
+
+async def test_messages_of_one_cause_are_queued_in_two_statements(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows and their delivery jobs each in one INSERT, however many; a batch queued again
+    (a retried cause) returns the same rows in order and writes nothing; all delivered once."""
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    with http_receiver(200) as receiver:
+        channel = webhook(receiver.url)
+        batch = [
+            notify.Outgoing(channel, f"r{n}@example.com", "Declared", "Text", f"batch:{n}")
+            for n in range(5)
+        ]
+        statements: list[str] = []
+
+        def seen(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+            statements.append(sql.split()[0].upper())
+
+        async with engine.db.write() as session:
+            incident = await session.scalar(select(Incident).where(Incident.ref == ref))
+            sync_engine = (await session.connection()).engine.sync_engine
+            event.listen(sync_engine, "before_cursor_execute", seen)
+            try:
+                rows = await notify.queue_many(
+                    session, batch, incident=incident, clock=engine.clock
+                )
+            finally:
+                event.remove(sync_engine, "before_cursor_execute", seen)
+        assert [r.recipient for r in rows] == [f"r{n}@example.com" for n in range(5)]
+        assert statements.count("INSERT") == 2, statements
+        async with engine.db.write() as session:
+            again = await notify.queue_many(
+                session, batch[::-1], incident=incident, clock=engine.clock
+            )
+        assert [r.id for r in again] == [r.id for r in rows][::-1]
+        await run_for(engine, timedelta(minutes=5))
+    assert sorted(json.loads(r.body)["recipient"] for r in receiver.requests) == sorted(
+        f"r{n}@example.com" for n in range(5)
+    )
 
 
 async def test_queue_refuses_an_empty_key(engine: Context) -> None:

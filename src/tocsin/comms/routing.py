@@ -390,14 +390,14 @@ async def fire(
         data["event"] = sequence
     if route.description:
         data["description"] = route.description
-    message, error = await _render(
+    rendered, error = await _render(
         session, policy, incident, route, locale, clock, update, public_url
     )
-    if message is None:
+    if rendered is None:
         data["problems"].append(error)
         summary = f"Route {route.key} not sent: {error}"
         return await _log(session, incident, summary, data, clock=clock)
-    sent: dict[str, list[str]] = {}
+    outgoing: list[tuple[str, str | None, notify.Outgoing]] = []
     for key in route.channels:
         channel = next((c for c in policy.channels if c.key == key), None)
         if channel is None:
@@ -405,24 +405,32 @@ async def fire(
             continue
         recipients = await _recipients(session, policy, incident, route, channel, clock, data)
         for recipient, person in recipients:
-            row = await notify.queue(
-                session,
+            message = notify.Outgoing(
                 channel=channel,
                 recipient=recipient,
-                subject=message.subject,
-                text=message.text,
-                html=message.html,
-                incident=incident,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
                 idempotency_key=idempotency_key(incident, route, sequence, key, recipient),
-                clock=clock,
                 data={"route": route.key, "template": route.template},
                 person=person,
             )
-            data["recipients"].append(recipient)
-            data["messages"].append(
-                {"channel": key, "recipient": recipient, "person": person, "notification": row.id}
-            )
-            sent.setdefault(key, []).append(recipient)
+            outgoing.append((key, person, message))
+    rows = await notify.queue_many(
+        session, [m for _, _, m in outgoing], incident=incident, clock=clock
+    )
+    sent: dict[str, list[str]] = {}
+    for (key, person, message), row in zip(outgoing, rows, strict=True):
+        data["recipients"].append(message.recipient)
+        data["messages"].append(
+            {
+                "channel": key,
+                "recipient": message.recipient,
+                "person": person,
+                "notification": row.id,
+            }
+        )
+        sent.setdefault(key, []).append(message.recipient)
     trouble = f"; {'; '.join(data['problems'])}" if data["problems"] else ""
     if not sent:
         summary = f"Route {route.key} not sent: {route.template} reached no one ({reason}){trouble}"

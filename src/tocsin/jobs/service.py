@@ -100,26 +100,34 @@ async def enqueue_many(
     *,
     clock: Clock,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    dedup_keys: Sequence[str] | None = None,
 ) -> None:
-    """Write a job of ``kind`` for each payload (due now, no key) in the caller's
-    transaction, with one INSERT for all of them (one round trip)."""
+    """Write a job of ``kind`` for each payload (due now) in the caller's transaction, with
+    one INSERT for all of them (one round trip). With ``dedup_keys`` (one per payload), a
+    key already pending is skipped, as :func:`enqueue` would."""
     if not payloads:
         return
     now = clock.now()
+    keys: Sequence[str | None] = dedup_keys if dedup_keys is not None else [None] * len(payloads)
     rows = [
         {
             "kind": kind,
             "payload": payload,
-            "dedup_key": None,
+            "dedup_key": key,
             "status": "pending",
             "due_at": now,
             "attempts": 0,
             "max_attempts": max_attempts,
             "created_at": now,
         }
-        for payload in payloads
+        for payload, key in zip(payloads, keys, strict=True)
     ]
-    await (await session.connection()).execute(_INSERT_JOBS, rows)
+    statement: Any = _INSERT_JOBS
+    if dedup_keys is not None:
+        statement = _insert(session)(cast(Table, Job.__table__)).on_conflict_do_nothing(
+            index_elements=["dedup_key"], index_where=text("status = 'pending'")
+        )
+    await (await session.connection()).execute(statement, rows)
     await wake.mark(session, now, now)
 
 

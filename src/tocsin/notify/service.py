@@ -8,6 +8,9 @@ retried cause never sends twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,6 +43,20 @@ def channel(policy: Policy, key: str) -> AnyChannel:
     return found
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to accept for delivery (see :func:`queue`)."""
+
+    channel: AnyChannel
+    recipient: str
+    subject: str
+    text: str
+    idempotency_key: str
+    html: str | None = None
+    data: dict[str, Any] | None = None
+    person: str | None = None
+
+
 async def queue(
     session: AsyncSession,
     *,
@@ -59,52 +76,77 @@ async def queue(
     ``person`` (a handle) marks a message to one of that person's contact methods: such
     messages are throttled per (channel, recipient), see ``notify/throttle.py``.
     """
-    if not idempotency_key or len(idempotency_key) > 255:
-        raise InvalidInput("an idempotency key of 1 to 255 characters is required")
-    if not recipient.strip():
-        raise InvalidInput("a notification needs a recipient")
+    message = Outgoing(channel, recipient, subject, text, idempotency_key, html, data, person)
+    (row,) = await queue_many(session, [message], incident=incident, clock=clock)
+    return row
+
+
+async def queue_many(
+    session: AsyncSession,
+    messages: Sequence[Outgoing],
+    *,
+    incident: Incident | None,
+    clock: Clock,
+) -> list[Notification]:
+    """:func:`queue` for several messages of one cause: one INSERT for the rows and one for
+    their delivery jobs, whatever their number. Returns the rows in the order given (a key
+    already queued returns its row, and writes nothing)."""
+    for message in messages:
+        if not message.idempotency_key or len(message.idempotency_key) > 255:
+            raise InvalidInput("an idempotency key of 1 to 255 characters is required")
+        if not message.recipient.strip():
+            raise InvalidInput("a notification needs a recipient")
+    if not messages:
+        return []
     now = clock.now()
-    values = {
-        "incident_id": incident.id if incident is not None else None,
-        "channel_key": channel.key,
-        "channel_kind": channel.type,
-        "recipient": recipient,
-        "subject": subject,
-        "body_text": text,
-        "body_html": html,
-        # The channel's settings as they were (environment variable names, no secrets),
-        # so delivery needs no policy and a later policy change does not reroute it.
-        "payload": {
-            "channel": channel.model_dump(mode="json", by_alias=True),
-            "incident": incident.ref if incident is not None else None,
-            "data": data or {},
-        },
-        "idempotency_key": idempotency_key,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "person": person,
-    }
+    values = [_row_values(message, incident, now) for message in messages]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(Notification)
-        .values(**values)
+        .values(values)
         .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
         .returning(Notification)
     )
     options = {"populate_existing": True}
-    row: Notification | None = (await session.scalars(statement, execution_options=options)).first()
-    if row is None:
-        existing = await session.scalar(
-            select(Notification).where(Notification.idempotency_key == idempotency_key)
-        )
-        assert existing is not None  # the conflicting row is visible to this transaction
-        return existing
-    await jobs.enqueue(
-        session, DELIVER, {"notification": row.id}, clock=clock, dedup_key=job_key(row.id)
+    fresh = list((await session.scalars(statement, execution_options=options)).all())
+    by_key = {row.idempotency_key: row for row in fresh}
+    missing = [m.idempotency_key for m in messages if m.idempotency_key not in by_key]
+    if missing:  # queued before: the rows already there (visible to this transaction)
+        query = select(Notification).where(Notification.idempotency_key.in_(missing))
+        by_key.update({row.idempotency_key: row for row in await session.scalars(query)})
+    await jobs.enqueue_many(
+        session,
+        DELIVER,
+        [{"notification": row.id} for row in fresh],
+        clock=clock,
+        dedup_keys=[job_key(row.id) for row in fresh],
     )
-    return row
+    return [by_key[message.idempotency_key] for message in messages]
+
+
+def _row_values(message: Outgoing, incident: Incident | None, now: datetime) -> dict[str, Any]:
+    return {
+        "incident_id": incident.id if incident is not None else None,
+        "channel_key": message.channel.key,
+        "channel_kind": message.channel.type,
+        "recipient": message.recipient,
+        "subject": message.subject,
+        "body_text": message.text,
+        "body_html": message.html,
+        # The channel's settings as they were (environment variable names, no secrets),
+        # so delivery needs no policy and a later policy change does not reroute it.
+        "payload": {
+            "channel": message.channel.model_dump(mode="json", by_alias=True),
+            "incident": incident.ref if incident is not None else None,
+            "data": message.data or {},
+        },
+        "idempotency_key": message.idempotency_key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "person": message.person,
+    }
 
 
 async def attempts_of(session: AsyncSession, notification_id: int) -> list[NotificationAttempt]:
