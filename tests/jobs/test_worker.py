@@ -534,6 +534,23 @@ async def test_the_loops_of_a_process_share_one_listen_and_a_job_wakes_one_of_th
     assert await listeners(db) == set()
 
 
+async def test_a_job_costs_a_sleeping_worker_one_look(
+    db: Database, other_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Woken, it claims the job (and learns when the next one is due in the same
+    transaction), runs it and sleeps again: no second, empty claim."""
+    monkeypatch.setattr(worker, "SQLITE_WATCH_SECONDS", 3600)  # only the wake-up under test
+    clock = SystemClock()
+    async with running(Worker(db, clock)) as work:
+        await asleep([work])
+        before = work.looks
+        async with (other_db if db.dialect == "postgresql" else db).write() as session:
+            job_id = (await jobs.enqueue(session, EFFECT, clock=clock)).id
+        await wait_done(db, job_id, within=2)
+        await asyncio.sleep(0.3)
+        assert (work.looks - before, work.ran) == (1, 1)
+
+
 async def test_a_worker_sleeps_exactly_until_the_next_due_job(db: Database) -> None:
     clock = SystemClock()
     async with db.write() as session:

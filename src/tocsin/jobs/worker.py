@@ -98,13 +98,12 @@ async def run_due(
 async def claim_or_next(
     db: Database, clock: Clock, worker_id: str, *, limit: int, lease: timedelta
 ) -> tuple[list[int], datetime | None]:
-    """The due jobs claimed for ``worker_id``; when there are none, when the next one falls
-    due (in the same transaction: an idle worker's look costs one round trip more)."""
+    """The due jobs claimed for ``worker_id``, and when the next job not claimed falls due
+    (in the same transaction: a worker that found less than a full batch need not look
+    again before it sleeps)."""
     async with db.write() as session:
         jobs = await service.claim(session, worker_id, clock=clock, limit=limit, lease=lease)
-        if jobs:
-            return [job.id for job in jobs], None
-        return [], await service.next_due(session)
+        return [job.id for job in jobs], await service.next_due(session)
 
 
 async def run_claimed(
@@ -269,7 +268,8 @@ class Worker:
                         self.db, self.clock, self.worker_id, limit=self.limit, lease=self.lease
                     )
                     if claimed:
-                        if len(claimed) >= self.limit and self._listener is not None:
+                        full = len(claimed) >= self.limit
+                        if full and self._listener is not None:
                             self._listener.more()  # more may be waiting: another claims it
                         self.ran += await run_claimed(
                             self.db,
@@ -278,8 +278,11 @@ class Worker:
                             claimed,
                             stop=lambda: self._stopping,
                         )
-                        failures = 0
-                        continue
+                        if full or self._wake.is_set():
+                            failures = 0
+                            continue
+                        # Everything due was taken, and no job was written meanwhile (its
+                        # notice would have set the flag): sleep toward the next one.
                     failures = 0
                     pause = self._pause_until(due)
                 except Exception:
