@@ -45,15 +45,16 @@ PUBLIC = {("GET", f"{API}/health")}
 SPEC = create_app(Settings(database_url="sqlite+aiosqlite://")).openapi()
 
 
-#: The web console's pages: HTML forms for people, not the API.
-WEB_PAGES = "tocsin.web.routes"
+#: The web console's pages (``tocsin.web.routes`` and its page groups' ``routes``): HTML
+#: forms for people, not the API.
+WEB_PAGES = "tocsin.web."
 
 
 def _router_routes() -> list[APIRoute]:
     """The routes of every ``APIRouter`` in a ``tocsin.*.routes`` module (the API's)."""
     found: list[APIRoute] = []
     for info in pkgutil.walk_packages(tocsin.__path__, "tocsin."):
-        if not info.name.endswith(".routes") or info.name == WEB_PAGES:
+        if not info.name.endswith(".routes") or info.name.startswith(WEB_PAGES):
             continue
         module = importlib.import_module(info.name)
         for value in vars(module).values():

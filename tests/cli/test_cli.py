@@ -223,7 +223,18 @@ def test_incident_flow(seeded_cli: Run, cli_json: RunJson) -> None:
         "incident", "propose-mitigation", ref, "Rollback to v1.2.3", "--risk", "low",
         "--rollback-plan", "Redeploy v1.2.4", as_user="oncall.primary@example.com",
     )  # fmt: skip
-    assert proposed.stdout.strip() == f"{ref}: Mitigation proposed: Rollback to v1.2.3 (risk Low)"
+    line = proposed.stdout.strip()
+    found = re.fullmatch(
+        rf"{ref}: Mitigation proposed: Rollback to v1\.2\.3 \(risk Low\) \[proposal (\d+)\]", line
+    )
+    assert found, line
+    refused = cli(
+        "incident", "approve-mitigation", ref, found[1], as_user="oncall.primary@example.com",
+        code=1,
+    )  # fmt: skip
+    assert "approve-rollback" in refused.stderr
+    approved = cli_json("incident", "approve-mitigation", ref, found[1], as_user="ic@example.com")
+    assert approved["kind"] == "mitigation_approved"
 
     status = cli("incident", "status", ref, "identified", "--note", "bad migration")
     assert status.stdout.strip() == f"{ref} is now identified"

@@ -389,6 +389,27 @@ def propose_mitigation(
     if as_json:
         emit_json(event)
     else:
+        typer.echo(f"{ref.upper()}: {event['summary']} [proposal {event['id']}]")
+
+
+@app.command("approve-mitigation")
+def approve_mitigation(
+    ref: Ref,
+    proposal: Annotated[
+        int,
+        typer.Argument(
+            help="The proposal's number (printed by `propose-mitigation`; its timeline event id).",
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a proposed mitigation (needs `approve-rollback`, e.g. the incident
+    commander); once per proposal, on an open incident."""
+    event = api("POST", f"/incidents/{ref}/mitigations/{proposal}/approve")
+    if as_json:
+        emit_json(event)
+    else:
         typer.echo(f"{ref.upper()}: {event['summary']}")
 
 

@@ -69,7 +69,7 @@ async def list_incidents(
             until=until,
         )
         windows = await incidents.maintenance_now(session, clock=ctx.clock)
-        out = [await incidents.describe(session, i, clock=ctx.clock, windows=windows) for i in rows]
+        out = await incidents.describe_many(session, rows, clock=ctx.clock, windows=windows)
     return schemas.IncidentListOut(incidents=out, total=total, maintenance=windows)
 
 

@@ -72,9 +72,8 @@ def custom(first: date, last: date) -> Period:
     for field, day in (("from", first), ("to", last)):
         if day.year not in _YEAR_RANGE:
             raise InvalidInput(
-                f"{field}: year {day.year} is out of range "
-                f"({_YEAR_RANGE.start}-{_YEAR_RANGE.stop - 1})",
-                details={"field": field, "value": str(day)},
+                f"{field}: year {day.year} is out of range ({YEARS[0]}-{YEARS[1]})",
+                details={"field": field, "value": str(day), "out_of_range": list(YEARS)},
             )
     if last < first:
         raise InvalidInput(
@@ -95,19 +94,30 @@ def parse(text: str) -> Period:
         if found := _QUARTER.match(value):
             return quarter(date(_year(found[1]), 3 * int(found[2]) - 2, 1))
     except ValueError as exc:
-        raise _bad(value, str(exc)) from None
+        raise _bad(value, str(exc), out_of_range=isinstance(exc, _OutOfRange)) from None
     raise _bad(value, "expected a month (2026-01), an ISO week (2026-W03) or a quarter (2026-Q1)")
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+#: The years a period may lie in, as details of the refusal (``out_of_range``).
+YEARS = (_YEAR_RANGE.start, _YEAR_RANGE.stop - 1)
 
 
 def _year(text: str) -> int:
     year = int(text)
     if year not in _YEAR_RANGE:
-        raise ValueError(f"year {year} is out of range")
+        raise _OutOfRange(f"year {year} is out of range ({YEARS[0]}-{YEARS[1]})")
     return year
 
 
-def _bad(value: str, why: str) -> InvalidInput:
-    return InvalidInput(f"period {value!r}: {why}", details={"field": "period", "value": value})
+def _bad(value: str, why: str, *, out_of_range: bool = False) -> InvalidInput:
+    details: dict[str, object] = {"field": "period", "value": value}
+    if out_of_range:
+        details["out_of_range"] = list(YEARS)
+    return InvalidInput(f"period {value!r}: {why}", details=details)
 
 
 def choose(period: str | None, first: date | None, last: date | None) -> Period:

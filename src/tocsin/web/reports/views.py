@@ -134,6 +134,8 @@ def choose(query: ReportQuery, w: Words, today: date) -> Chosen:
 def _period_errors(query: ReportQuery, exc: InvalidInput, w: Words) -> dict[str, str]:
     """The service's refusal (``details.field``) as a message beside that field."""
     field = str((exc.details or {}).get("field", "period"))
+    if "out_of_range" in (exc.details or {}):
+        return {field: w("reports.err.range", first=EARLIEST, last=LATEST)}
     if field == "to":
         return {"to": w("reports.err.backwards")}
     if field == "from/to":
