@@ -98,6 +98,9 @@ async def test_declare_lands_in_the_room(seeded: Context) -> None:
         assert '<span class="sev-key">SEV1</span>' in room
         assert 'Acknowledge</span>: <span class="sla-text">due in' in room
         assert "Phase 1: Detection and Triage" in room  # checklists by phase
+        assert f'<a href="/postmortems/{ref}">' in room
+        postmortem = await http.get(f"/postmortems/{ref}")  # the link leads somewhere
+        assert postmortem.status_code == 200 and ref in postmortem.text
     incident, kinds = await _state(seeded, ref)
     assert incident.components == ["score-recording"] and kinds[0] == "declared"
 
