@@ -100,6 +100,26 @@ def _refused(exc: ValidationError | TocsinError) -> tuple[dict[str, str], int]:
     return field_errors(exc), status
 
 
+async def _again(
+    post: _Post,
+    template: str,
+    load: Loader,
+    exc: ValidationError | TocsinError,
+    typed: dict[str, Any],
+    beside: tuple[int, str] | None = None,
+) -> Response:
+    """The form again after a refusal, each message beside its field and what was typed
+    kept; ``beside`` puts a refusal of that status next to that field (an unknown name
+    typed in, 404, is bad input of the field: 422)."""
+    errors, status = _refused(exc)
+    if beside and isinstance(exc, TocsinError) and exc.status == beside[0]:
+        errors = {beside[1]: exc.message}
+        status = 422 if exc.status == 404 else status
+    return await _page(
+        post.ctx, post.viewer, template, load, status=status, typed=typed, errors=errors
+    )
+
+
 def _back(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
 
@@ -170,13 +190,8 @@ async def add_person(request: Request) -> Response:
             )
             email = user.email
     except (ValidationError, TocsinError) as exc:
-        errors, status = _refused(exc)
-        if isinstance(exc, TocsinError) and exc.status == 409:
-            errors = {"email": exc.message}
         load: Loader = lambda s: views.people(s, post.viewer)  # noqa: E731
-        return await _page(
-            ctx, post.viewer, "people.html", load, status=status, typed=typed, errors=errors
-        )
+        return await _again(post, "people.html", load, exc, typed, (409, "email"))
     return _back("/admin/people", done=email)
 
 
@@ -218,22 +233,14 @@ async def change_person(email: str, request: Request) -> Response:
             )
             email = user.email
     except TocsinError as exc:
-        errors, status = _refused(exc)
         typed = {
             "form": "roles",
             "roles": roles,
             "admin": form.get("admin") == "yes",
             "active": form.get("active") == "yes",
         }
-        return await _page(
-            ctx,
-            post.viewer,
-            "person.html",
-            lambda s: views.person(s, post.viewer, email),
-            status=status,
-            typed=typed,
-            errors=errors,
-        )
+        load = lambda s: views.person(s, post.viewer, email)  # noqa: E731
+        return await _again(post, "person.html", load, exc, typed)
     return _back(f"/admin/people/{quote(email)}", done="roles")
 
 
@@ -251,16 +258,8 @@ async def reset_password(email: str, request: Request) -> Response:
             )
             email = user.email
     except TocsinError as exc:
-        errors, status = _refused(exc)
-        return await _page(
-            ctx,
-            post.viewer,
-            "person.html",
-            lambda s: views.person(s, post.viewer, email),
-            status=status,
-            typed={"form": "password"},
-            errors=errors,
-        )
+        load = lambda s: views.person(s, post.viewer, email)  # noqa: E731
+        return await _again(post, "person.html", load, exc, {"form": "password"})
     return _back(f"/admin/people/{quote(email)}", done="password")
 
 
@@ -311,18 +310,8 @@ async def save_team(request: Request) -> Response:
                 members=body.members,
             )
     except (ValidationError, TocsinError) as exc:
-        errors, status = _refused(exc)
-        if isinstance(exc, TocsinError) and exc.status == 404:
-            errors, status = {"members": exc.message}, 422
-        return await _page(
-            ctx,
-            post.viewer,
-            "teams.html",
-            lambda s: views.teams(s, post.viewer),
-            status=status,
-            typed=typed,
-            errors=errors,
-        )
+        load = lambda s: views.teams(s, post.viewer)  # noqa: E731
+        return await _again(post, "teams.html", load, exc, typed, (404, "members"))
     return _back("/admin/teams", done=body.key)
 
 
@@ -357,18 +346,8 @@ async def create_token(request: Request) -> Response:
             )
             shown = {"secret": secret, "id": token.id, "email": email.strip().lower()}
     except (ValidationError, TocsinError) as exc:
-        errors, status = _refused(exc)
-        if isinstance(exc, TocsinError) and exc.status == 404:
-            errors, status = {"email": exc.message}, 422
-        return await _page(
-            ctx,
-            post.viewer,
-            "tokens.html",
-            lambda s: views.tokens(s, post.viewer),
-            status=status,
-            typed=form,
-            errors=errors,
-        )
+        load = lambda s: views.tokens(s, post.viewer)  # noqa: E731
+        return await _again(post, "tokens.html", load, exc, form, (404, "email"))
     return await _page(
         ctx, post.viewer, "tokens.html", lambda s: views.tokens(s, post.viewer), shown=shown
     )
@@ -517,17 +496,8 @@ async def add_integration(request: Request) -> Response:
                 session, post.web.actor, body, clock=ctx.clock, public_url=ctx.settings.public_url
             )
     except (ValidationError, TocsinError) as exc:
-        errors, status = _refused(exc)
-        if isinstance(exc, TocsinError) and exc.status == 409:
-            errors = {"id": exc.message}
-        return await _page(
-            ctx,
-            post.viewer,
-            "integrations.html",
-            _integrations(ctx, post.viewer),
-            status=status,
-            typed=form,
-            errors=errors,
+        return await _again(
+            post, "integrations.html", _integrations(ctx, post.viewer), exc, form, (409, "id")
         )
     return await _page(
         ctx, post.viewer, "integrations.html", _integrations(ctx, post.viewer), shown=made
