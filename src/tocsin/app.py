@@ -170,8 +170,9 @@ def create_app(
         app.include_router(statuspage_site.bench_router)
 
     @app.get("/api/v1/health", tags=["meta"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__, "database": db.dialect}
+    async def health(request: Request) -> dict[str, str]:
+        dialect = request.app.state.context.db.dialect
+        return {"status": "ok", "version": __version__, "database": dialect}
 
     for router in (
         incidents_router,

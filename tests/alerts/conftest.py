@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.apps import app_for
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import IntegrationIn
-from tocsin.app import create_app
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
@@ -107,7 +107,7 @@ async def ready(ctx: Context) -> Context:
 @pytest.fixture
 async def app_client(ready: Context) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no token, for ``/v2/enqueue``."""
-    app = create_app(ready.settings, clock=ready.clock, database=ready.db)
+    app = app_for(ready.settings, clock=ready.clock, database=ready.db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
@@ -119,7 +119,7 @@ HttpFor = Callable[[str | None], httpx.AsyncClient]
 @pytest.fixture
 async def http_as(ready: Context) -> AsyncIterator[HttpFor]:
     """Clients of one app for a bearer token (or none)."""
-    app = create_app(ready.settings, clock=ready.clock, database=ready.db)
+    app = app_for(ready.settings, clock=ready.clock, database=ready.db)
     clients: list[httpx.AsyncClient] = []
 
     def make(secret: str | None) -> httpx.AsyncClient:

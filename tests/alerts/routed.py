@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from tests.alerts.conftest import ALERTS_POLICY, DEFAULT_POLICY, drain
+from tests.apps import app_for
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertEvent
-from tocsin.app import create_app
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
 from tocsin.db import Database
@@ -69,7 +69,7 @@ async def apply(ctx: Context, extra: str = ROUTES_POLICY, *, base: str = DEFAULT
 
 @asynccontextmanager
 async def client(ctx: Context, token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ctx.settings, clock=ctx.clock, database=ctx.db)
+    app = app_for(ctx.settings, clock=ctx.clock, database=ctx.db)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.apps import app_for
 
-from tocsin.app import create_app
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
@@ -56,7 +56,7 @@ async def new_user(
 @pytest.fixture
 async def http_for(seeded: Context) -> AsyncIterator[Callable[[str | None], httpx.AsyncClient]]:
     """Build clients for the seeded app, given a bearer token (or ``None`` for no header)."""
-    app = create_app(seeded.settings, clock=seeded.clock, database=seeded.db)
+    app = app_for(seeded.settings, clock=seeded.clock, database=seeded.db)
     async with AsyncExitStack() as stack:
 
         def make(token: str | None) -> httpx.AsyncClient:

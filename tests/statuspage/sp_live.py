@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.apps import app_for
 from tests.conftest import SEED_004, add_user, token_for
 from tests.notify.servers import Receiver, http_receiver, smtp_server
 
-from tocsin.app import create_app
 from tocsin.auth.actor import SYSTEM
 from tocsin.clock import VirtualClock
 from tocsin.context import Context
@@ -52,7 +52,7 @@ async def apply_text(ctx: Context, text: str) -> None:
 async def live_app(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
     """The app over HTTP as an admin; the page's version is asked on every request."""
     settings = ctx.settings.model_copy(update={"statuspage_recheck_seconds": 0.0})
-    app = create_app(settings, clock=ctx.clock, database=ctx.db)
+    app = app_for(settings, clock=ctx.clock, database=ctx.db)
     await add_user(ctx, "sp-live-admin@example.com", admin=True)
     token = await token_for(ctx, "sp-live-admin@example.com")
     async with httpx.AsyncClient(

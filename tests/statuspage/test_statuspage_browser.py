@@ -21,7 +21,7 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, async_playwright, expect
 from tests.browser import accessible, artifact_folder, tocsin_server
 from tests.statuspage.page_samples import sample_view
 from tests.statuspage.page_story import OPEN_BODY, OPEN_UPDATE, Story, tell
@@ -85,7 +85,8 @@ async def _signs_up(page: Page) -> None:
     async with page.expect_response("**/statuspage/subscribe") as answer:
         await page.get_by_role("button", name="Subscribe").click()
     assert (await answer.value).status == 202
-    assert await page.get_by_role("heading", name="Check your inbox").is_visible()
+    # The response can arrive before Chromium has drawn the page it carries: wait for it.
+    await expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     await accessible(page)
     await page.go_back()
 
@@ -160,8 +161,8 @@ async def test_the_page_in_chromium_live_and_exported(
                         assert not parsed.bozo and parsed.version == version
                         assert "Scores are not saving" in {e.title for e in parsed.entries}
                 await page.get_by_role("link", name="Scores are not saving").first.click()
-                assert page.url == urljoin(f"{static}/", f"incidents/{story.open_id}.html")
-                assert await page.get_by_text(OPEN_UPDATE).is_visible()
+                await page.wait_for_url(urljoin(f"{static}/", f"incidents/{story.open_id}.html"))
+                await expect(page.get_by_text(OPEN_UPDATE)).to_be_visible()
                 await accessible(page)
         finally:
             await browser.close()
@@ -184,6 +185,6 @@ async def test_every_kind_of_page_passes_axe_in_each_language(
                 await accessible(page)
             await page.goto((tmp_path / "index.html").as_uri())
             await page.get_by_role("link", name="Games do not load").first.click()
-            assert page.url == (tmp_path / "incidents/inc0old.html").as_uri()
+            await page.wait_for_url((tmp_path / "incidents/inc0old.html").as_uri())
         finally:
             await browser.close()

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from tests.apps import app_for
 
-from tocsin.app import create_app
 from tocsin.auth import service as auth
 from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
@@ -37,7 +37,7 @@ async def browser(ctx: Context, public_url: str | None = None) -> AsyncIterator[
     settings = ctx.settings
     if public_url:
         settings = settings.model_copy(update={"public_url": public_url})
-    app = create_app(settings, clock=ctx.clock, database=ctx.db)
+    app = app_for(settings, clock=ctx.clock, database=ctx.db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=public_url or "http://test") as http:
         yield http

@@ -134,9 +134,9 @@ async def apply(
     problem; nothing is stored then. People and teams of the policy are created/updated.
     """
     require_admin(actor, "applying a policy")
-    policy = load_policy_text(content, source)
     checksum = hashlib.sha256(content.encode()).hexdigest()
-    _remember(checksum, policy)
+    # A text this process has parsed (and found valid) before is not parsed again.
+    policy = _PARSED.get(checksum) or _remember(checksum, load_policy_text(content, source))
     latest = await session.scalar(
         select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1)
     )
