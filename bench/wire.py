@@ -6,6 +6,7 @@ taken from Tocsin and shows as its latency."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 
@@ -29,25 +30,36 @@ def request_bytes(method: str, path: str, host: str, body: bytes, headers: dict[
 
 
 class Pool:
-    """Keep-alive connections to one server, opened as needed, reused when free."""
+    """Keep-alive connections to one server, opened as needed, reused when free.
+
+    A connection idle for longer than ``IDLE_SECONDS`` is closed rather than reused: the
+    server may be closing it just then (uvicorn's keep-alive lasts 5 s), and a request
+    sent on it would get no answer."""
+
+    IDLE_SECONDS = 2.0
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def send(self, raw: bytes) -> tuple[int, bytes]:
         """Send a whole request; the answer's status and body."""
-        if self._idle:
-            reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = await self._connection()
         writer.write(raw)
         start, body = await read_message(reader)
-        self._idle.append((reader, writer))
+        self._idle.append((reader, writer, time.monotonic()))
         return int(start.split(b" ", 2)[1]), body
 
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self._idle:
+            reader, writer, since = self._idle.pop()
+            if time.monotonic() - since < self.IDLE_SECONDS:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
+
     async def close(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
 

@@ -207,11 +207,12 @@ async def test_schedule_moves_the_pending_timer_and_cancel_removes_it(
             dedup_key="k",
         )
     async with ctx.db.write() as session:
-        moved = await jobs.schedule(
+        moved_id = await jobs.schedule(
             session, EFFECT, {"v": 2}, clock=clock, due_at=now + timedelta(minutes=3), dedup_key="k"
         )
         assert await jobs.next_due(session) == now + timedelta(minutes=3)
-    assert moved.id == timer.id
+    assert moved_id == timer
+    moved = await job(ctx.db, moved_id)
     assert (moved.payload, moved.due_at, moved.status) == (
         {"v": 2},
         now + timedelta(minutes=3),
@@ -228,19 +229,19 @@ async def test_schedule_moves_the_pending_timer_and_cancel_removes_it(
             due_at=clock.now() + timedelta(minutes=1),
             dedup_key="k",
         )
-    assert fresh.id != timer.id
+    assert fresh != timer
     async with ctx.db.write() as session:
         assert await jobs.cancel(session, "k", clock=clock) is True
         assert await jobs.cancel(session, "k", clock=clock) is False
         assert await jobs.cancel(session, "no-such-key") is False
-    cancelled = await job(ctx.db, fresh.id)
+    cancelled = await job(ctx.db, fresh)
     assert (cancelled.status, cancelled.finished_at) == ("cancelled", clock.now())
     clock.advance(hours=1)
     assert await run_due(ctx.db, clock, "w") == 0
-    assert await effects(ctx.db) == {timer.id: 1}
+    assert await effects(ctx.db) == {timer: 1}
     async with ctx.db.write() as session:  # a cancelled key is free again
         again = await jobs.enqueue(session, EFFECT, clock=clock, dedup_key="k")
-    assert again.id not in {timer.id, fresh.id}
+    assert again.id not in {timer, fresh}
 
 
 async def test_schedule_leaves_a_running_job_alone(ctx: Context, clock: VirtualClock) -> None:
@@ -253,8 +254,8 @@ async def test_schedule_leaves_a_running_job_alone(ctx: Context, clock: VirtualC
             session, EFFECT, clock=clock, due_at=clock.now() + timedelta(minutes=1), dedup_key="k"
         )
         assert await jobs.cancel(session, "k", clock=clock) is True
-    assert second.id != first.id
-    assert (await job(ctx.db, first.id)).status == "running"
+    assert second != first
+    assert (await job(ctx.db, first)).status == "running"
 
 
 async def test_retry_revives_only_dead_jobs_for_admins(ctx: Context, clock: VirtualClock) -> None:

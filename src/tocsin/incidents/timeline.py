@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit import service as audit
 from tocsin.auth.actor import Actor
 from tocsin.clock import Clock
 from tocsin.incidents.models import Incident, IncidentEvent
+
+_EVENTS = cast(Table, IncidentEvent.__table__)
 
 
 async def log(
@@ -25,7 +28,9 @@ async def log(
     audited: bool = True,
 ) -> IncidentEvent:
     """One timeline event and (for writes) one audit row."""
-    event = _event(actor, incident.id, kind, summary, clock=clock, before=before, after=after)
+    event = IncidentEvent(
+        **_event(actor, incident.id, kind, summary, clock=clock, before=before, after=after)
+    )
     session.add(event)
     if audited:
         await audit.record(
@@ -53,9 +58,10 @@ async def note(
     after: dict[str, Any] | None = None,
 ) -> None:
     """A timeline event that is not a write to the incident (no audit row), by the
-    incident's id: what the engine reports (a delivery) needs no read of the incident."""
-    session.add(_event(actor, incident_id, kind, summary, clock=clock, after=after))
-    await session.flush()
+    incident's id: what the engine reports (a delivery) needs no read of the incident.
+    One Core INSERT: a fraction of the ORM's CPU, on every delivery."""
+    values = _event(actor, incident_id, kind, summary, clock=clock, after=after)
+    await (await session.connection()).execute(insert(_EVENTS), values)
 
 
 def _event(
@@ -67,18 +73,18 @@ def _event(
     clock: Clock,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> IncidentEvent:
+) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if before is not None:
         data["before"] = before
     if after is not None:
         data["after"] = after
-    return IncidentEvent(
-        incident_id=incident_id,
-        at=clock.now(),
-        actor_id=actor.user_id,
-        actor=actor.label,
-        kind=kind,
-        summary=summary,
-        data=data,
-    )
+    return {
+        "incident_id": incident_id,
+        "at": clock.now(),
+        "actor_id": actor.user_id,
+        "actor": actor.label,
+        "kind": kind,
+        "summary": summary,
+        "data": data,
+    }

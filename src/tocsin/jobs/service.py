@@ -89,8 +89,10 @@ async def enqueue(
     return job
 
 
-#: Jobs written many at once: Core on a connection, a fraction of the ORM's CPU.
-_INSERT_JOBS = insert(cast(Table, Job.__table__))
+#: The jobs table for Core statements (on the session's connection): a fraction of the
+#: ORM's CPU, for the writes every delivery and every burst of jobs makes.
+_JOBS = cast(Table, Job.__table__)
+_INSERT_JOBS = insert(_JOBS)
 
 
 async def enqueue_many(
@@ -124,7 +126,7 @@ async def enqueue_many(
     ]
     statement: Any = _INSERT_JOBS
     if dedup_keys is not None:
-        statement = _insert(session)(cast(Table, Job.__table__)).on_conflict_do_nothing(
+        statement = _insert(session)(_JOBS).on_conflict_do_nothing(
             index_elements=["dedup_key"], index_where=text("status = 'pending'")
         )
     await (await session.connection()).execute(statement, rows)
@@ -140,12 +142,13 @@ async def schedule(
     due_at: datetime,
     dedup_key: str,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-) -> Job:
-    """Plan a timer: insert it, or move the pending job with ``dedup_key`` to ``due_at``.
+) -> int:
+    """Plan a timer: insert it, or move the pending job with ``dedup_key`` to ``due_at``;
+    returns the job's id.
 
     The pending job keeps its id and attempts; its kind, payload and due time become the
     new ones. A job with that key that is already running is left alone (a new pending
-    one is written next to it).
+    one is written next to it). Core, not the ORM: a delivery sets a timer per send.
     """
     now = clock.now()
     values = {
@@ -158,20 +161,19 @@ async def schedule(
         "max_attempts": max_attempts,
         "created_at": now,
     }
-    statement = _insert(session)(Job).values(**values)
+    statement = _insert(session)(_JOBS).values(**values)
     statement = statement.on_conflict_do_update(
-        index_elements=[Job.dedup_key],
+        index_elements=["dedup_key"],
         index_where=text("status = 'pending'"),
         set_={
             "kind": statement.excluded.kind,
             "payload": statement.excluded.payload,
             "due_at": statement.excluded.due_at,
         },
-    ).returning(Job)
-    options = {"populate_existing": True}
-    job: Job = (await session.scalars(statement, execution_options=options)).one()
+    ).returning(_JOBS.c.id)
+    job_id = int((await (await session.connection()).execute(statement)).scalar_one())
     await wake.mark(session, due_at, now)
-    return job
+    return job_id
 
 
 async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None = None) -> bool:
@@ -184,12 +186,12 @@ async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None =
     if clock is not None:
         values["finished_at"] = clock.now()
     statement = (
-        update(Job)
-        .where(Job.dedup_key == dedup_key, Job.status == "pending")
+        update(_JOBS)
+        .where(_JOBS.c.dedup_key == dedup_key, _JOBS.c.status == "pending")
         .values(**values)
-        .returning(Job.id)
+        .returning(_JOBS.c.id)
     )
-    cancelled = (await session.execute(statement)).scalars().all()
+    cancelled = (await (await session.connection()).execute(statement)).scalars().all()
     return bool(cancelled)
 
 
