@@ -118,19 +118,35 @@ async def _prepare(url: str, policy: str) -> str:
     return token
 
 
-async def _load(port: int, token: str, rate: float, seconds: float) -> dict[str, float]:
-    """Declare at ``rate`` per second (open loop); when each answer arrived, by ref."""
-    answered: dict[str, float] = {}
+class Load:
+    """What the load generator saw: when each declaration was answered (by ref), how long
+    the API took to answer, and how many were refused as ``503 busy`` (nothing stored)."""
+
+    def __init__(self) -> None:
+        self.answered: dict[str, float] = {}
+        self.waited: list[float] = []
+        self.busy = 0
+
+
+async def _load(port: int, token: str, rate: float, seconds: float) -> Load:
+    """Declare at ``rate`` per second (open loop). An overloaded API answers ``503 busy``
+    once a request has waited the whole pool timeout: counted, and the run goes on."""
+    load = Load()
     pool = Pool("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     async def declare(n: int) -> None:
         body = json.dumps({"title": f"bench {n}", "severity": "SEV2"}).encode()
         raw = request_bytes("POST", "/api/v1/incidents", f"127.0.0.1:{port}", body, headers)
+        asked = time.perf_counter()
         status, answer = await pool.send(raw)
+        load.waited.append(time.perf_counter() - asked)
+        if status == 503:
+            load.busy += 1
+            return
         if status != 201:
             raise SystemExit(f"declaring answered {status}: {answer[:300]!r}")
-        answered[json.loads(answer)["id"]] = time.time()
+        load.answered[json.loads(answer)["id"]] = time.time()
 
     start = time.perf_counter()
     tasks = []
@@ -141,7 +157,7 @@ async def _load(port: int, token: str, rate: float, seconds: float) -> dict[str,
         tasks.append(asyncio.create_task(declare(n)))
     await asyncio.gather(*tasks)
     await pool.close()
-    return answered
+    return load
 
 
 async def _baseline(smtp_port: int, http_port: int, n: int) -> tuple[list[float], list[float]]:
@@ -210,7 +226,8 @@ async def main() -> None:
         }
         before = {role: cpu_seconds(pids) for role, pids in roles.items()}
         began = time.perf_counter()
-        answered = await _load(api_port, token, args.rate, args.seconds)
+        load = await _load(api_port, token, args.rate, args.seconds)
+        answered = load.answered
         took = time.perf_counter() - began
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -241,8 +258,10 @@ async def main() -> None:
     print(
         f"Declared {len(answered)} incidents in {took:.1f} s "
         f"({len(answered) / took:.1f}/s; target {args.rate:g}/s), "
-        f"{WORKERS} workers x {CONCURRENCY} loops, PostgreSQL"
+        f"{WORKERS} workers x {CONCURRENCY} loops, PostgreSQL; "
+        f"{load.busy} more answered 503 busy (nothing stored)"
     )
+    print(_row("declaration → API answer", load.waited))
     print(_row("baseline: direct SMTP send", base_mail))
     print(_row("baseline: direct webhook POST", base_hook))
     print(_row("API answer → e-mail at SMTP server", mail, base_mail))
@@ -259,7 +278,11 @@ async def main() -> None:
         f" {(os.cpu_count() or 1) * 1000 / total:.0f} declarations/s"
     )
     p99 = max(figures(mail)[1], figures(sent)[1]) if mail and sent else float("inf")
-    print(f"target p99 < 1 s: {'met' if p99 < 1.0 else 'NOT met'} ({p99 * 1000:.0f} ms)")
+    met = p99 < 1.0 and load.busy == 0
+    print(
+        f"target p99 < 1 s, every declaration taken: {'met' if met else 'NOT met'}"
+        f" ({p99 * 1000:.0f} ms, {load.busy} busy)"
+    )
 
 
 if __name__ == "__main__":
