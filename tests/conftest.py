@@ -114,17 +114,40 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     return url
 
 
-async def _truncate(db: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+#: Empties every table and restarts every sequence, in one round trip. Only the tables
+#: that have rows are truncated: TRUNCATE of every table costs about 100 ms (new files for
+#: each relation), of the few a test fills a fraction of that. (Not DELETE: append-only
+#: tables refuse it.)
+EMPTY_ALL = f"""
+DO $$ DECLARE name text; filled text[] := '{{}}'; found boolean; s record; BEGIN
+  FOREACH name IN ARRAY ARRAY[{", ".join(f"'{t.name}'" for t in Base.metadata.sorted_tables)}]
+  LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', name) INTO found;
+    IF found THEN filled := filled || format('%I', name); END IF;
+  END LOOP;
+  IF cardinality(filled) > 0 THEN
+    EXECUTE 'TRUNCATE ' || array_to_string(filled, ', ') || ' CASCADE';
+  END IF;
+  FOR s IN SELECT schemaname, sequencename FROM pg_sequences
+           WHERE schemaname = current_schema() LOOP
+    PERFORM setval(format('%I.%I', s.schemaname, s.sequencename), 1, false);
+  END LOOP;
+END $$;
+"""
+
+
+async def empty(db: Database) -> None:
+    """Empty the run's PostgreSQL database (every test starts from nothing)."""
     async with db.write_engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(EMPTY_ALL)  # type: ignore[union-attr]
 
 
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(Settings(database_url=db_url))
     if database.dialect == "postgresql":
-        await _truncate(database)
+        await empty(database)
     yield database
     await database.dispose()
 
@@ -181,12 +204,12 @@ async def _seed_once(url: str, *, keep: bool = False) -> Snapshot | None:
     db = Database(Settings(database_url=url))
     try:
         if keep:  # the run's PostgreSQL database: earlier tests may have left rows
-            await _truncate(db)
+            await empty(db)
         await apply_policy(Context(settings=db.settings, db=db, clock=VirtualClock(START)))
         if not keep:
             return None
         snapshot = await Snapshot.take(db)
-        await _truncate(db)
+        await empty(db)
         return snapshot
     finally:
         await db.dispose()

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import text
+from tests.conftest import empty
 from typer.testing import CliRunner, Result
 
 from tocsin.cli.main import app
-from tocsin.db import Base, Database
+from tocsin.db import Database
 from tocsin.settings import Settings
 
 #: Environment the CLI must not pick up from the shell running the tests.
@@ -26,9 +26,7 @@ _UNSET: dict[str, str | None] = {"TOCSIN_USER": None, "TOCSIN_SERVER": None, "TO
 async def _truncate(url: str) -> None:
     db = Database(Settings(database_url=url))
     try:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        async with db.write_engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await empty(db)
     finally:
         await db.dispose()
 
