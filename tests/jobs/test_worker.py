@@ -26,7 +26,7 @@ from tocsin.errors import Conflict, Forbidden, NotFound
 from tocsin.jobs import listen, wake, worker
 from tocsin.jobs import service as jobs
 from tocsin.jobs.models import Job
-from tocsin.jobs.registry import handler, handler_for, load_handlers
+from tocsin.jobs.registry import batch_handler, handler, handler_for, load_handlers
 from tocsin.jobs.worker import Worker, run_due, run_one
 from tocsin.settings import Settings
 
@@ -47,6 +47,26 @@ async def _effect(session: AsyncSession, job: Job, clock: Clock) -> None:
     )
     if job.attempts <= int(job.payload.get("fail_attempts", 0)):
         raise RuntimeError(f"provider down (attempt {job.attempts})")
+
+
+BATCHED = "test.worker.batched"
+#: The ids of the jobs each call of the batch handler got.
+BATCH_CALLS: list[list[int]] = []
+
+
+@handler(BATCHED)
+async def _batched_alone(session: AsyncSession, job: Job, clock: Clock) -> None:
+    await _effect(session, job, clock)
+
+
+@batch_handler(BATCHED)
+async def _batched(session: AsyncSession, batch: list[Job], clock: Clock) -> None:
+    """Each job's effect, in one transaction; a job marked ``poison`` breaks the batch."""
+    BATCH_CALLS.append([j.id for j in batch])
+    for one in batch:
+        await _effect(session, one, clock)
+        if one.payload.get("poison"):
+            raise RuntimeError("a bad job in the batch")
 
 
 async def effects(db: Database) -> dict[int, int]:
@@ -73,6 +93,35 @@ async def put(ctx: Context, kind: str = EFFECT, payload: Any = None, **options: 
 
 
 # --- run_due ------------------------------------------------------------------------------
+
+
+async def test_jobs_of_a_batched_kind_claimed_together_run_in_one_transaction(
+    ctx: Context, clock: VirtualClock
+) -> None:
+    BATCH_CALLS.clear()
+    ids = [await put(ctx, BATCHED, {"n": n}) for n in range(3)]
+    other = await put(ctx)
+    assert await run_due(ctx.db, clock, "w1") == 4
+    assert [ids] == BATCH_CALLS
+    assert await effects(ctx.db) == {i: 1 for i in [*ids, other]}
+    assert {(await job(ctx.db, i)).status for i in ids} == {"done"}
+
+
+async def test_a_failing_batch_runs_its_jobs_one_by_one_so_only_the_bad_one_fails(
+    ctx: Context, clock: VirtualClock
+) -> None:
+    """The batch's transaction is rolled back (no effect of it stays); each job then runs
+    alone: the good ones once, the bad one fails and backs off on its own."""
+    BATCH_CALLS.clear()
+    good = [await put(ctx, BATCHED, {"n": n}) for n in range(2)]
+    bad = await put(ctx, BATCHED, {"poison": True, "fail_attempts": 1})
+    assert await run_due(ctx.db, clock, "w1") == 3
+    assert [[*good, bad]] == BATCH_CALLS
+    assert await effects(ctx.db) == {good[0]: 1, good[1]: 1}
+    assert {(await job(ctx.db, i)).status for i in good} == {"done"}
+    failed = await job(ctx.db, bad)
+    assert (failed.status, failed.attempts) == ("pending", 1)
+    assert "provider down" in (failed.last_error or "")
 
 
 async def test_run_due_runs_each_handler_in_the_transaction_that_marks_it_done(

@@ -76,6 +76,12 @@ def smtp_server(
         controller.stop()
 
 
+class ReceiverServer(ThreadingHTTPServer):
+    #: A worker sends the deliveries it claimed together at once: a backlog of 5 (the
+    #: default) would drop some of their connections for a second.
+    request_queue_size = 64
+
+
 @dataclass
 class Received:
     path: str
@@ -144,7 +150,7 @@ def json_receiver(
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ReceiverServer(("127.0.0.1", 0), Handler)
     holder.append(Answering(f"http://127.0.0.1:{server.server_address[1]}", answers))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

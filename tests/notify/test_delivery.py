@@ -25,6 +25,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident, IncidentEvent
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import load_handlers
+from tocsin.jobs.worker import run_due
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 from tocsin.policy.schema_notify import EmailChannel, WebhookChannel
@@ -268,6 +269,51 @@ async def test_messages_of_one_cause_are_queued_in_two_statements(
     assert sorted(json.loads(r.body)["recipient"] for r in receiver.requests) == sorted(
         f"r{n}@example.com" for n in range(5)
     )
+
+
+async def test_deliveries_claimed_together_cost_the_same_statements_for_two_as_for_eight(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that claims several deliveries locks, times, records and reports them with
+    one statement per step for all of them: the database round trips per message shrink
+    as batches grow. Each is delivered once and is on the timeline."""
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    counts = []
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        statements.append(sql)
+
+    sync_engine = engine.db.write_engine.sync_engine
+    with http_receiver(200) as receiver:
+        channel = webhook(receiver.url)
+        for size in (2, 8):
+            batch = [
+                notify.Outgoing(channel, f"r{n}@example.com", "Declared", "T", f"b{size}:{n}")
+                for n in range(size)
+            ]
+            async with engine.db.write() as session:
+                incident = await session.scalar(select(Incident).where(Incident.ref == ref))
+                await notify.queue_many(session, batch, incident=incident, clock=engine.clock)
+            statements.clear()
+            event.listen(sync_engine, "before_cursor_execute", seen)
+            try:
+                assert await run_due(engine.db, engine.clock, "w1", limit=size) == size
+            finally:
+                event.remove(sync_engine, "before_cursor_execute", seen)
+            counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    assert len(receiver.requests) == 10
+    async with engine.db.read() as session:
+        statuses = (await session.scalars(select(Notification.status))).all()
+        events = await session.scalar(
+            select(func.count())
+            .select_from(IncidentEvent)
+            .where(IncidentEvent.kind == "notification")
+        )
+    assert set(statuses) == {"delivered"} and len(statuses) == 10
+    assert events == 10
 
 
 async def test_queue_refuses_an_empty_key(engine: Context) -> None:

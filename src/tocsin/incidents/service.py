@@ -161,6 +161,12 @@ async def maintenance_now(session: AsyncSession, *, clock: Clock) -> list[Mainte
     return await maintenance.active(session, now=clock.now())
 
 
+#: ``session.info`` key: the roles, people and alerts :func:`describe` read, by incident,
+#: kept while a declaration describes its new incident more than once (for each comms
+#: message, then for the answer) and nothing in between changes them.
+_DESCRIBE_MEMO = "tocsin.describe_memo"
+
+
 async def describe(
     session: AsyncSession,
     incident: Incident,
@@ -174,16 +180,25 @@ async def describe(
     ``windows``: the maintenance windows in force (looked up when not given)."""
     from tocsin.alerts import links
 
-    roles = await _roles(session, incident)
+    memo = session.info.get(_DESCRIBE_MEMO) if windows is None else None
+    loaded = memo.get(incident.id) if memo is not None else None
+    if loaded is None:
+        roles = await _roles(session, incident)
+        people = await auth.users_by_id(session, _people_of(incident, roles))
+        if windows is None:
+            windows = await maintenance_now(session, clock=clock)
+        alerts = await links.of_incident(session, incident, windows)
+        if memo is not None:
+            memo[incident.id] = (roles, people, alerts)
+    else:
+        roles, people, alerts = loaded
     version = await policies.get_version(session, incident.policy_version_id)
-    people = await auth.users_by_id(session, _people_of(incident, roles))
-    if windows is None:
-        windows = await maintenance_now(session, clock=clock)
-    alerts = await links.of_incident(session, incident, windows)
     fields = _fields(incident, roles, version, people, alerts, at or clock.now())
     if not detail:
         return schemas.IncidentOut(**fields)
-    items = await checklist(session, incident)
+    items = memo.get(("checklist", incident.id)) if memo is not None else None
+    if items is None:
+        items = await checklist(session, incident)
     return schemas.IncidentDetailOut(
         **fields,
         role_history=[_holder(r, people) for r in roles],
@@ -393,11 +408,12 @@ async def _instantiate_checklists(
         query = select(ChecklistItem.checklist).where(ChecklistItem.incident_id == incident.id)
         present = set(await session.scalars(query.distinct()))
     added = 0
+    items: list[ChecklistItem] = []
     for spec in policy.checklists_for(incident.severity, incident.type):
         if spec.key in present:
             continue
         for position, text in enumerate(spec.items, start=1):
-            session.add(
+            items.append(
                 ChecklistItem(
                     incident_id=incident.id,
                     checklist=spec.key,
@@ -408,7 +424,11 @@ async def _instantiate_checklists(
                 )
             )
         added += 1
+    session.add_all(items)
     await session.flush()
+    memo = session.info.get(_DESCRIBE_MEMO)
+    if memo is not None and not present:  # a new incident: these are all its items
+        memo[("checklist", incident.id)] = items
     return added
 
 
@@ -429,10 +449,14 @@ async def declare_described(
     """Declare, and describe the incident for the answer before its number is taken: the
     day's counter row stays locked from then until commit, so every read that can run
     before it does."""
-    with numbering.Provisional(session) as provisional:
-        incident, day = await _declare(session, actor, data, provisional.ref, clock=clock)
-        shown = await describe(session, incident, clock=clock, detail=True)
-        incident.ref = await provisional.assign(day)
+    session.info[_DESCRIBE_MEMO] = {}
+    try:
+        with numbering.Provisional(session) as provisional:
+            incident, day = await _declare(session, actor, data, provisional.ref, clock=clock)
+            shown = await describe(session, incident, clock=clock, detail=True)
+            incident.ref = await provisional.assign(day)
+    finally:
+        session.info.pop(_DESCRIBE_MEMO, None)
     assert isinstance(shown, schemas.IncidentDetailOut)
     return incident, shown.model_copy(update={"id": incident.ref})
 

@@ -14,6 +14,11 @@ A handler may return an :data:`AfterCommit`: work that must not hold the transac
 (a network call to a provider), run by the worker once the job's transaction committed,
 with its own transactions. If it never runs (the worker died), the handler must have left
 a row and a timer in its transaction from which the work is picked up again.
+
+A kind may also have a :func:`batch_handler`: when a worker claims several jobs of that
+kind at once, it runs them in one transaction (one round trip per statement for all of
+them, not per job). If that transaction fails, each job runs again on its own through the
+ordinary handler, so one bad job fails alone.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from tocsin.settings import Settings
 
 AfterCommit = Callable[[Database, Clock], Awaitable[None]]
 Handler = Callable[[AsyncSession, Job, Clock], Awaitable[AfterCommit | None]]
+BatchHandler = Callable[[AsyncSession, list[Job], Clock], Awaitable[AfterCommit | None]]
 
 _HANDLERS: dict[str, Handler] = {}
+_BATCH_HANDLERS: dict[str, BatchHandler] = {}
 
 
 def _name(function: Handler) -> str:
@@ -54,6 +61,21 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 def handler_for(kind: str) -> Handler | None:
     return _HANDLERS.get(kind)
+
+
+def batch_handler(kind: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register the decorated coroutine function to run many jobs of ``kind`` at once (the
+    kind needs an ordinary :func:`handler` too: it runs a job alone)."""
+
+    def register(function: BatchHandler) -> BatchHandler:
+        _BATCH_HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def batch_handler_for(kind: str) -> BatchHandler | None:
+    return _BATCH_HANDLERS.get(kind)
 
 
 def kinds() -> list[str]:

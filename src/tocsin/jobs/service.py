@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, insert, or_, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tocsin.audit import service as audit
 from tocsin.auth.actor import SYSTEM, Actor
@@ -150,18 +151,47 @@ async def schedule(
     new ones. A job with that key that is already running is left alone (a new pending
     one is written next to it). Core, not the ORM: a delivery sets a timer per send.
     """
+    timer = Timer(payload or {}, due_at, dedup_key)
+    ids = await schedule_many(session, kind, [timer], clock=clock, max_attempts=max_attempts)
+    return ids[0]
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One timer for :func:`schedule_many`: its payload, due time and (unique) key."""
+
+    payload: dict[str, Any]
+    due_at: datetime
+    dedup_key: str
+
+
+async def schedule_many(
+    session: AsyncSession,
+    kind: str,
+    timers: Sequence[Timer],
+    *,
+    clock: Clock,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[int]:
+    """:func:`schedule` for many timers of one kind with distinct keys, in one statement
+    (a batch of deliveries sets its timers in one round trip); returns the jobs' ids."""
+    if not timers:
+        return []
     now = clock.now()
-    values = {
-        "kind": kind,
-        "payload": payload or {},
-        "dedup_key": dedup_key,
-        "status": "pending",
-        "due_at": due_at,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "created_at": now,
-    }
-    statement = _insert(session)(_JOBS).values(**values)
+    rows = [
+        {
+            "kind": kind,
+            "payload": timer.payload,
+            "dedup_key": timer.dedup_key,
+            "status": "pending",
+            "due_at": timer.due_at,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "created_at": now,
+        }
+        for timer in timers
+    ]
+    statement = _insert(session)(_JOBS).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=["dedup_key"],
         index_where=text("status = 'pending'"),
@@ -171,9 +201,9 @@ async def schedule(
             "due_at": statement.excluded.due_at,
         },
     ).returning(_JOBS.c.id)
-    job_id = int((await (await session.connection()).execute(statement)).scalar_one())
-    await wake.mark(session, due_at, now)
-    return job_id
+    ids = [int(i) for i in (await (await session.connection()).execute(statement)).scalars()]
+    await wake.mark(session, min(timer.due_at for timer in timers), now)
+    return ids
 
 
 async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None = None) -> bool:
@@ -182,17 +212,25 @@ async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None =
     A job already running is not stopped: its handler should check that it still has
     work to do (e.g. that the incident is still unacknowledged).
     """
+    return bool(await cancel_many(session, [dedup_key], clock=clock))
+
+
+async def cancel_many(
+    session: AsyncSession, dedup_keys: Sequence[str], *, clock: Clock | None = None
+) -> int:
+    """Cancel the pending jobs with these keys in one statement; how many there were."""
+    if not dedup_keys:
+        return 0
     values: dict[str, Any] = {"status": "cancelled", "locked_by": None, "locked_until": None}
     if clock is not None:
         values["finished_at"] = clock.now()
     statement = (
         update(_JOBS)
-        .where(_JOBS.c.dedup_key == dedup_key, _JOBS.c.status == "pending")
+        .where(_JOBS.c.dedup_key.in_(dedup_keys), _JOBS.c.status == "pending")
         .values(**values)
         .returning(_JOBS.c.id)
     )
-    cancelled = (await (await session.connection()).execute(statement)).scalars().all()
-    return bool(cancelled)
+    return len((await (await session.connection()).execute(statement)).scalars().all())
 
 
 async def claim(
@@ -227,6 +265,58 @@ async def claim(
     options = {"synchronize_session": False, "populate_existing": True}
     jobs = list((await session.scalars(statement, execution_options=options)).all())
     return sorted(jobs, key=lambda job: (job.due_at, job.id))
+
+
+#: :func:`claim` and :func:`next_due` in one PostgreSQL statement: the claimed rows, then
+#: a row with the next due time of the jobs not claimed (the sub-statements all see the
+#: snapshot from before the UPDATE, so the claimed rows are left out by id and their new
+#: lease end added instead).
+_CLAIM_AND_NEXT = text(
+    """
+    WITH picked AS (
+        SELECT id FROM jobs
+        WHERE (status = 'pending' AND due_at <= :now)
+           OR (status = 'running' AND locked_until < :now)
+        ORDER BY due_at, id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE jobs
+        SET status = 'running', locked_by = :worker, locked_until = :until,
+            attempts = attempts + 1
+        WHERE id IN (SELECT id FROM picked)
+        RETURNING id, kind, due_at
+    )
+    SELECT id, kind, due_at, NULL AS next_due FROM claimed
+    UNION ALL
+    SELECT NULL, NULL, NULL, LEAST(
+        (SELECT min(due_at) FROM jobs
+         WHERE status = 'pending' AND id NOT IN (SELECT id FROM picked)),
+        (SELECT min(locked_until) FROM jobs
+         WHERE status = 'running' AND id NOT IN (SELECT id FROM picked)),
+        CASE WHEN EXISTS (SELECT 1 FROM picked) THEN :until END
+    )
+    """
+).columns(due_at=UTCDateTime(), next_due=UTCDateTime())
+
+
+async def claim_and_next(
+    connection: AsyncConnection,
+    worker: str,
+    *,
+    clock: Clock,
+    limit: int,
+    lease: timedelta = DEFAULT_LEASE,
+) -> tuple[list[tuple[int, str]], datetime | None]:
+    """PostgreSQL: :func:`claim` (ids and kinds, in due order) and then :func:`next_due`,
+    as one statement: on a connection in autocommit, one round trip for a worker's look
+    instead of four (BEGIN, claim, next due, COMMIT)."""
+    now = clock.now()
+    values = {"now": now, "until": now + lease, "worker": worker, "limit": limit}
+    rows = (await connection.execute(_CLAIM_AND_NEXT, values)).all()
+    claimed = sorted((row.due_at, row.id, row.kind) for row in rows if row.id is not None)
+    due = next((row.next_due for row in rows if row.id is None), None)
+    return [(job_id, kind) for _due, job_id, kind in claimed], due
 
 
 async def complete(session: AsyncSession, job: Job, *, clock: Clock) -> None:

@@ -2,7 +2,8 @@
 
 A pass claims the due jobs in one short transaction (a lease), then runs each job in its
 own write transaction that first marks the job done, on condition that this worker still
-holds it, and then calls the job's handler. Effects and "done" commit together: a worker
+holds it, and then calls the job's handler (jobs of a kind with a batch handler that were
+claimed together share one such transaction: see ``jobs/registry.py``). Effects and "done" commit together: a worker
 killed mid-job leaves no trace of that job except its lease, so after the lease runs out
 another worker runs it again, and its database effects happen exactly once. A handler that
 raises is rolled back and the job is retried with backoff, or parked as dead.
@@ -36,7 +37,7 @@ from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.jobs import listen, service, wake
 from tocsin.jobs.models import Job
-from tocsin.jobs.registry import AfterCommit, handler_for
+from tocsin.jobs.registry import AfterCommit, batch_handler_for, handler_for
 
 log = logging.getLogger("tocsin.jobs")
 
@@ -95,33 +96,115 @@ async def run_due(
     return await run_claimed(db, clock, worker_id, claimed, stop=stop)
 
 
+#: A claimed job: its id and kind.
+Claimed = tuple[int, str]
+
+
 async def claim_or_next(
     db: Database, clock: Clock, worker_id: str, *, limit: int, lease: timedelta
-) -> tuple[list[int], datetime | None]:
+) -> tuple[list[Claimed], datetime | None]:
     """The due jobs claimed for ``worker_id``, and when the next job not claimed falls due
     (in the same transaction: a worker that found less than a full batch need not look
     again before it sleeps)."""
+    if db.dialect == "postgresql":
+        async with db.write_engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return await service.claim_and_next(
+                autocommit, worker_id, clock=clock, limit=limit, lease=lease
+            )
     async with db.write() as session:
         jobs = await service.claim(session, worker_id, clock=clock, limit=limit, lease=lease)
-        return [job.id for job in jobs], await service.next_due(session)
+        return [(job.id, job.kind) for job in jobs], await service.next_due(session)
+
+
+def batches(claimed: Sequence[Claimed]) -> list[list[int]]:
+    """The claimed jobs in the order they are run: each alone, except that the jobs of a
+    kind with a batch handler go together, at the place of the first of them."""
+    groups: list[list[int]] = []
+    by_kind: dict[str, list[int]] = {}
+    for job_id, kind in claimed:
+        if batch_handler_for(kind) is None:
+            groups.append([job_id])
+        elif kind in by_kind:
+            by_kind[kind].append(job_id)
+        else:
+            by_kind[kind] = [job_id]
+            groups.append(by_kind[kind])
+    return groups
 
 
 async def run_claimed(
     db: Database,
     clock: Clock,
     worker_id: str,
-    claimed: Sequence[int],
+    claimed: Sequence[Claimed],
     *,
     stop: Callable[[], bool] | None = None,
 ) -> int:
     ran = 0
-    for index, job_id in enumerate(claimed):
+    groups = batches(claimed)
+    for index, group in enumerate(groups):
         if stop is not None and stop():
-            await release(db, clock, worker_id, claimed[index:])
+            await release(db, clock, worker_id, [i for rest in groups[index:] for i in rest])
             break
-        if await run_one(db, clock, worker_id, job_id):
+        if len(group) > 1:
+            ran += await run_batch(db, clock, worker_id, group)
+        elif await run_one(db, clock, worker_id, group[0]):
             ran += 1
     return ran
+
+
+class _OneByOne(Exception):
+    """A batch that must run job by job (a job on its last chance, or no batch handler)."""
+
+
+async def run_batch(db: Database, clock: Clock, worker_id: str, job_ids: Sequence[int]) -> int:
+    """Run jobs of one kind claimed by ``worker_id`` in one transaction with the kind's
+    batch handler; returns how many ran. If anything goes wrong, the transaction is rolled
+    back and each job runs alone (:func:`run_one`), so failures and retries stay per job."""
+    after: AfterCommit | None = None
+    try:
+        async with db.write() as session:
+            jobs = list(
+                (
+                    await session.scalars(
+                        update(Job)
+                        .where(
+                            Job.id.in_(job_ids),
+                            Job.status == "running",
+                            Job.locked_by == worker_id,
+                        )
+                        .values(
+                            status="done",
+                            finished_at=clock.now(),
+                            locked_by=None,
+                            locked_until=None,
+                        )
+                        .returning(Job)
+                        .execution_options(synchronize_session=False, populate_existing=True)
+                    )
+                ).all()
+            )
+            if not jobs:
+                return 0
+            run_many = batch_handler_for(jobs[0].kind)
+            if run_many is None or any(
+                job.attempts > job.max_attempts or job.kind != jobs[0].kind for job in jobs
+            ):
+                raise _OneByOne
+            after = await run_many(session, sorted(jobs, key=lambda j: (j.due_at, j.id)), clock)
+    except Exception as exc:
+        if not isinstance(exc, _OneByOne):
+            log.warning(
+                "a batch of %s jobs failed (%s); running them one by one", len(job_ids), exc
+            )
+        return sum([await run_one(db, clock, worker_id, job_id) for job_id in job_ids])
+    if after is not None:
+        try:
+            await after(db, clock)
+        except Exception:
+            log.exception("jobs %s: the work after their commit failed", list(job_ids))
+    return len(jobs)
 
 
 async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bool:
@@ -307,8 +390,9 @@ class Worker:
 
     @property
     def sleep_until(self) -> float | None:
-        """When this worker plans to look next (epoch seconds of its clock); None in a pass."""
-        return self._sleep_until
+        """When this worker plans to look next (epoch seconds of its clock); None in a pass
+        or when a wake-up is pending (it looks at once)."""
+        return None if self._wake.is_set() else self._sleep_until
 
     @asynccontextmanager
     async def _wake_ups(self) -> AsyncIterator[None]:

@@ -13,24 +13,32 @@ A worker that dies between 1 and 3 leaves the row ``sending``; at ``sending_unti
 recovery timer finds it so and sends again with the same idempotency key (the
 ``X-Tocsin-Idempotency-Key`` header, for receivers that drop repeats): at least once,
 never silently lost, and never twice on purpose.
+
+Deliveries a worker claimed together go through the three steps together: one claim
+transaction (a statement per step for all rows), their sends at the same time, and one
+outcome transaction for those that answered within a second (a slower one writes its
+own). Under load, batches grow and the database round trips per message shrink.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from markupsafe import escape
-from sqlalchemy import Table, insert, or_, select, text, update
+from sqlalchemy import Table, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.actor import ENGINE
 from tocsin.clock import Clock
 from tocsin.db import Database
+from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident
-from tocsin.incidents.timeline import note
-from tocsin.jobs import service as jobs
+from tocsin.jobs import service as jobs_service
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import AfterCommit
 from tocsin.notify import throttle
@@ -47,6 +55,9 @@ _ATTEMPTS = cast(Table, NotificationAttempt.__table__)
 FINAL = ("delivered", "failed", "bundled")
 #: Added to twice a channel's timeout: how long a claim to send lasts.
 SEND_GRACE = timedelta(seconds=5)
+#: How long the outcomes of a batch's sends wait for each other to be written together.
+OUTCOME_WAIT = timedelta(seconds=1)
+log = logging.getLogger("tocsin.notify")
 
 
 def send_lease(row: Notification) -> timedelta:
@@ -94,17 +105,67 @@ def message_of(row: Notification, thread: dict[str, str] | None = None) -> Messa
 async def claim(
     session: AsyncSession, job: Job, clock: Clock, sender_for: SenderFor
 ) -> AfterCommit | None:
-    """Step 1, in the job's transaction; returns the send (steps 2 and 3), if one is due."""
-    row = await session.get(
-        Notification, job.payload["notification"], with_for_update=True, populate_existing=True
-    )
-    if row is None or row.status in FINAL:
-        return None
+    """Step 1 for one job, in its transaction; returns the send (steps 2 and 3), if due."""
+    return await claim_many(session, [job], clock, sender_for)
+
+
+async def claim_many(
+    session: AsyncSession, jobs: Sequence[Job], clock: Clock, sender_for: SenderFor
+) -> AfterCommit | None:
+    """Step 1 for the jobs a worker claimed together, in their one transaction: the rows
+    are locked in one statement (in id order, so two workers cannot deadlock), their
+    timers set in one; returns the sends (steps 2 and 3) of those that are due."""
+    ids = sorted({int(job.payload["notification"]) for job in jobs})
+    rows = (
+        await session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(ids))
+            .order_by(Notification.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
     now = clock.now()
+    timers: list[jobs_service.Timer] = []
+    due: list[Notification] = []
+    for row in rows:
+        if await _take(session, row, now, clock, timers):
+            due.append(row)
+    await session.flush()
+    await _set_timers(session, timers, clock)
+    sends = [
+        _Send(
+            row.id,
+            row.attempts,
+            sender_for(row, clock),
+            message_of(row, await thread_for(session, row)),
+        )
+        for row in due
+    ]
+    if not sends:
+        return None
+
+    async def send(db: Database, clock: Clock) -> None:
+        await _send_all(db, clock, sends)
+
+    return send
+
+
+async def _take(
+    session: AsyncSession,
+    row: Notification,
+    now: datetime,
+    clock: Clock,
+    timers: list[jobs_service.Timer],
+) -> bool:
+    """Decide one locked row: ``True`` when it is to be sent now (it is ``sending``).
+    Its timer (recovery, throttle wait) goes into ``timers``."""
+    if row.status in FINAL:  # delivered, failed, or bundled by a row before it
+        return False
     if row.status == "sending":
         if row.sending_until is not None and row.sending_until > now:
-            await _timer(session, row, row.sending_until, clock)
-            return None
+            timers.append(_timer(row, row.sending_until))
+            return False
         note = "no outcome: the sender stopped before it knew (worker died?); sending again"
         await _attempt(session, row, "temporary", note, clock)
     if row.person is not None:
@@ -114,78 +175,135 @@ async def claim(
         if wait is not None:
             row.status = "held"
             row.next_attempt_at = wait
+            timers.append(_timer(row, wait))
             await session.flush()
-            await _timer(session, row, wait, clock)
-            return None
+            return False
         await _bundle(session, row, clock)
     row.status = "sending"
     row.attempts += 1
     row.sending_until = now + send_lease(row)
-    await session.flush()
-    await _timer(session, row, row.sending_until, clock)
-    message = message_of(row, await thread_for(session, row))
-    row_id, attempt = row.id, row.attempts
-
-    async def send(db: Database, clock: Clock) -> None:
-        try:
-            reply = await sender_for(row, clock).send(message)
-        except DeliveryError as exc:
-            await _outcome(db, clock, row_id, attempt, error=exc)
-        else:
-            await _outcome(db, clock, row_id, attempt, reply=reply, thread=message.thread)
-
-    return send
+    timers.append(_timer(row, row.sending_until))
+    return True
 
 
-async def _outcome(
-    db: Database,
-    clock: Clock,
-    row_id: int,
-    attempt: int,
-    *,
-    reply: str | None = None,
-    error: DeliveryError | None = None,
-    thread: dict[str, str] | None = None,
-) -> None:
-    """Step 3: record how the send went, in a transaction of its own."""
+@dataclass(frozen=True)
+class _Send:
+    """A claimed message, ready to go once the claim has committed."""
+
+    row_id: int
+    attempt: int
+    channel: Channel
+    message: Message
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How one send went."""
+
+    row_id: int
+    attempt: int
+    reply: str | None = None
+    error: DeliveryError | None = None
+    thread: dict[str, str] | None = None
+
+
+async def _send_all(db: Database, clock: Clock, sends: Sequence[_Send]) -> None:
+    """Step 2 for every claimed message at once, then step 3: the outcomes that are in
+    within :data:`OUTCOME_WAIT` are written together, any later one when it comes (a slow
+    provider holds back no other message's outcome for long)."""
+    if len(sends) == 1:
+        await _record(db, clock, [await _send_one(sends[0])])
+        return
+    tasks = [asyncio.ensure_future(_send_one(send)) for send in sends]
+    done, pending = await asyncio.wait(tasks, timeout=OUTCOME_WAIT.total_seconds())
+    await _record(db, clock, [task.result() for task in tasks if task in done])
+    for later in asyncio.as_completed(pending):
+        await _record(db, clock, [await later])
+
+
+async def _send_one(send: _Send) -> _Outcome | None:
+    """One send; ``None`` if it broke in an unforeseen way (its recovery timer resends)."""
+    try:
+        reply = await send.channel.send(send.message)
+    except DeliveryError as exc:
+        return _Outcome(send.row_id, send.attempt, error=exc)
+    except Exception:
+        log.exception("notification %s: the send broke; its recovery timer resends", send.row_id)
+        return None
+    return _Outcome(send.row_id, send.attempt, reply=reply, thread=send.message.thread)
+
+
+async def _record(db: Database, clock: Clock, outcomes: Sequence[_Outcome | None]) -> None:
+    """Step 3: record how the sends went, in one transaction of their own."""
+    known = [outcome for outcome in outcomes if outcome is not None]
+    if not known:
+        return
     async with db.write() as session:
-        row = await session.get(Notification, row_id, with_for_update=True, populate_existing=True)
-        assert row is not None
-        permanent = isinstance(error, PermanentFailure)
-        if error is not None:
-            outcome = "permanent" if permanent else "temporary"
-            await _attempt(session, row, outcome, error.message, clock)
-        else:
-            await _attempt(session, row, "ok", reply or "", clock)
-        if row.status != "sending" or row.attempts != attempt:
-            return  # another worker took over after this claim ran out; it decides
-        if error is None:
-            row.provider_reply = (reply or "")[-4000:]
-            if row.channel_kind == "slack":
-                # The thread this message belongs to (its own ``ts`` when it started one),
-                # so the incident's later messages on this channel can reply in it.
-                row.payload = {**row.payload, "thread": thread or thread_of(reply)}
-            row.delivered_at = clock.now()
-            await _final(session, row, "delivered", reply or "", clock)
-            return
-        row.last_error = error.message[-4000:]
-        if permanent or row.attempts >= MAX_ATTEMPTS:
-            reason = error.message if permanent else f"gave up after {row.attempts} attempts"
-            await _final(session, row, "failed", reason, clock)
-            return
-        row.status = "pending"
-        row.sending_until = None
-        row.next_attempt_at = clock.now() + jobs.backoff(row.attempts)
+        rows = {
+            row.id: row
+            for row in (
+                await session.scalars(
+                    select(Notification)
+                    .where(Notification.id.in_(sorted({o.row_id for o in known})))
+                    .order_by(Notification.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            ).all()
+        }
+        now = clock.now()
+        attempts: list[dict[str, Any]] = []
+        timers: list[jobs_service.Timer] = []
+        events: list[dict[str, Any]] = []
+        finished: list[Notification] = []
+        for outcome in known:
+            row = rows[outcome.row_id]
+            error = outcome.error
+            permanent = isinstance(error, PermanentFailure)
+            if error is None:
+                attempts.append(_attempt_row(row, "ok", outcome.reply or "", now))
+            else:
+                kind = "permanent" if permanent else "temporary"
+                attempts.append(_attempt_row(row, kind, error.message, now))
+            if row.status != "sending" or row.attempts != outcome.attempt:
+                continue  # another worker took over after this claim ran out; it decides
+            if error is None:
+                reply = outcome.reply or ""
+                row.provider_reply = reply[-4000:]
+                if row.channel_kind == "slack":
+                    # The thread this message belongs to (its own ``ts`` when it started
+                    # one), so the incident's later messages on this channel reply in it.
+                    row.payload = {**row.payload, "thread": outcome.thread or thread_of(reply)}
+                row.delivered_at = now
+                events += _final(row, "delivered", reply, clock)
+                finished.append(row)
+                continue
+            row.last_error = error.message[-4000:]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                reason = error.message if permanent else f"gave up after {row.attempts} attempts"
+                events += _final(row, "failed", reason, clock)
+                finished.append(row)
+                continue
+            row.status = "pending"
+            row.sending_until = None
+            row.next_attempt_at = now + jobs_service.backoff(row.attempts)
+            timers.append(_timer(row, row.next_attempt_at))
+        await (await session.connection()).execute(insert(_ATTEMPTS), attempts)
         await session.flush()
-        await _timer(session, row, row.next_attempt_at, clock)
+        await jobs_service.cancel_many(session, [job_key(r.id) for r in finished], clock=clock)
+        await _set_timers(session, timers, clock)
+        await timeline.notes(session, events)
 
 
-async def _timer(session: AsyncSession, row: Notification, due: datetime, clock: Clock) -> None:
+def _timer(row: Notification, due: datetime) -> jobs_service.Timer:
     """The row's one delivery job, (re)set to ``due``."""
-    payload = {"notification": row.id}
-    await jobs.schedule(
-        session, DELIVER, payload, clock=clock, due_at=due, dedup_key=job_key(row.id)
-    )
+    return jobs_service.Timer({"notification": row.id}, due, job_key(row.id))
+
+
+async def _set_timers(
+    session: AsyncSession, timers: Sequence[jobs_service.Timer], clock: Clock
+) -> None:
+    await jobs_service.schedule_many(session, DELIVER, timers, clock=clock)
 
 
 async def _lock_contact(session: AsyncSession, row: Notification) -> None:
@@ -239,15 +357,11 @@ async def _bundle(session: AsyncSession, row: Notification, clock: Clock) -> Non
     ).all()
     if not held:
         return
-    ids = [h.id for h in held]
-    await session.execute(
-        update(Notification)
-        .where(Notification.id.in_(ids))
-        .values(status="bundled", bundled_into_id=row.id, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    for other in held:
-        await jobs.cancel(session, job_key(other.id), clock=clock)
+    for other in held:  # the same objects a batch holds, so it sees them bundled
+        other.status = "bundled"
+        other.bundled_into_id = row.id
+        other.next_attempt_at = None
+    await jobs_service.cancel_many(session, [job_key(other.id) for other in held], clock=clock)
     locale = await _locale_of(session, row)
     note = throttle.bundle_note([h.subject or h.body_text[:80] for h in held], locale)
     row.body_text = f"{row.body_text.rstrip()}\n\n{note}\n"
@@ -270,22 +384,22 @@ async def _locale_of(session: AsyncSession, row: Notification) -> str:
 async def _attempt(
     session: AsyncSession, row: Notification, outcome: str, detail: str, clock: Clock
 ) -> None:
-    values = {"notification_id": row.id, "at": clock.now(), "outcome": outcome}
-    await (await session.connection()).execute(
-        insert(_ATTEMPTS), {**values, "detail": detail[-4000:]}
-    )
+    values = _attempt_row(row, outcome, detail, clock.now())
+    await (await session.connection()).execute(insert(_ATTEMPTS), values)
 
 
-async def _final(
-    session: AsyncSession, row: Notification, status: str, detail: str, clock: Clock
-) -> None:
+def _attempt_row(row: Notification, outcome: str, detail: str, at: datetime) -> dict[str, Any]:
+    return {"notification_id": row.id, "at": at, "outcome": outcome, "detail": detail[-4000:]}
+
+
+def _final(row: Notification, status: str, detail: str, clock: Clock) -> list[dict[str, Any]]:
+    """Make ``row`` final; the timeline event that tells so (none without an incident).
+    The caller cancels its timer."""
     row.status = status
     row.next_attempt_at = None
     row.sending_until = None
-    await session.flush()
-    await jobs.cancel(session, job_key(row.id), clock=clock)
     if row.incident_id is None:
-        return
+        return []
     verb = "Delivered" if status == "delivered" else "Failed to deliver"
     summary = (
         f"{verb} {row.channel_kind} {row.subject!r} to {row.recipient} via {row.channel_key}"
@@ -296,24 +410,20 @@ async def _final(
         summary += f", with {bundled} held-back message(s) bundled in"
     if status == "failed":
         summary += f": {detail}"
-    await note(
-        session,
-        ENGINE,
-        row.incident_id,
-        "notification",
-        summary[:2000],
-        clock=clock,
-        after={
-            "notification": {
-                "id": row.id,
-                "channel": row.channel_key,
-                "kind": row.channel_kind,
-                "recipient": row.recipient,
-                "subject": row.subject,
-                "status": status,
-                "attempts": row.attempts,
-                "bundled": bundled or 0,
-                "detail": detail[:500],
-            }
-        },
+    after = {
+        "notification": {
+            "id": row.id,
+            "channel": row.channel_key,
+            "kind": row.channel_kind,
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "status": status,
+            "attempts": row.attempts,
+            "bundled": bundled or 0,
+            "detail": detail[:500],
+        }
+    }
+    entry = timeline.entry(
+        ENGINE, row.incident_id, "notification", summary[:2000], clock=clock, after=after
     )
+    return [entry]

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
 from tocsin.jobs.models import Job
-from tocsin.jobs.registry import AfterCommit, handler
+from tocsin.jobs.registry import AfterCommit, batch_handler, handler
 from tocsin.notify import delivery
 from tocsin.notify.channels import Channel, spec_from_dict
 from tocsin.notify.channels.email import EmailSender
@@ -52,3 +52,10 @@ def channel_for(row: Notification, clock: Clock) -> Channel:
 async def deliver(session: AsyncSession, job: Job, clock: Clock) -> AfterCommit | None:
     """Claim the row in the job's transaction; the send runs after it commits."""
     return await delivery.claim(session, job, clock, channel_for)
+
+
+@batch_handler(DELIVER)
+async def deliver_many(session: AsyncSession, jobs: list[Job], clock: Clock) -> AfterCommit | None:
+    """Deliveries claimed together: one transaction, one statement per step for all of
+    them, and their sends at the same time."""
+    return await delivery.claim_many(session, jobs, clock, channel_for)
