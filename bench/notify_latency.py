@@ -50,7 +50,9 @@ from tocsin.migrate import upgrade
 from tocsin.policy import service as policies
 from tocsin.settings import Settings
 
-WORKERS = 2
+#: One worker process with four loops: on two cores, one process batches more deliveries
+#: per round trip than two (and leaves more of the cores to the API).
+WORKERS = 1
 CONCURRENCY = 4
 POLICY = """
 tocsin: 1
@@ -278,10 +280,12 @@ async def main() -> None:
         f" {(os.cpu_count() or 1) * 1000 / total:.0f} declarations/s"
     )
     p99 = max(figures(mail)[1], figures(sent)[1]) if mail and sent else float("inf")
-    met = p99 < 1.0 and load.busy == 0
+    # The rate counts too: an API that answers late spreads the load thinner than asked.
+    achieved = len(answered) / took
+    met = p99 < 1.0 and load.busy == 0 and achieved >= 0.95 * args.rate
     print(
-        f"target p99 < 1 s, every declaration taken: {'met' if met else 'NOT met'}"
-        f" ({p99 * 1000:.0f} ms, {load.busy} busy)"
+        f"target p99 < 1 s at {args.rate:g}/s, every declaration taken: "
+        f"{'met' if met else 'NOT met'} ({p99 * 1000:.0f} ms, {achieved:.1f}/s, {load.busy} busy)"
     )
 
 

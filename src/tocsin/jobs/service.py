@@ -151,9 +151,12 @@ async def schedule(
     new ones. A job with that key that is already running is left alone (a new pending
     one is written next to it). Core, not the ORM: a delivery sets a timer per send.
     """
-    timer = Timer(payload or {}, due_at, dedup_key)
-    ids = await schedule_many(session, kind, [timer], clock=clock, max_attempts=max_attempts)
-    return ids[0]
+    now = clock.now()
+    statement = _upsert_timers(session).returning(_JOBS.c.id)
+    row = _timer_row(kind, Timer(payload or {}, due_at, dedup_key), max_attempts, now)
+    job_id = int((await (await session.connection()).execute(statement, row)).scalar_one())
+    await wake.mark(session, due_at, now)
+    return job_id
 
 
 @dataclass(frozen=True)
@@ -172,27 +175,34 @@ async def schedule_many(
     *,
     clock: Clock,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-) -> list[int]:
-    """:func:`schedule` for many timers of one kind with distinct keys, in one statement
-    (a batch of deliveries sets its timers in one round trip); returns the jobs' ids."""
+) -> None:
+    """:func:`schedule` for many timers of one kind with distinct keys, in one round trip
+    (a batch of deliveries sets its timers at once)."""
     if not timers:
-        return []
+        return
     now = clock.now()
-    rows = [
-        {
-            "kind": kind,
-            "payload": timer.payload,
-            "dedup_key": timer.dedup_key,
-            "status": "pending",
-            "due_at": timer.due_at,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "created_at": now,
-        }
-        for timer in timers
-    ]
-    statement = _insert(session)(_JOBS).values(rows)
-    statement = statement.on_conflict_do_update(
+    rows = [_timer_row(kind, timer, max_attempts, now) for timer in timers]
+    await (await session.connection()).execute(_upsert_timers(session), rows)
+    await wake.mark(session, min(timer.due_at for timer in timers), now)
+
+
+def _timer_row(kind: str, timer: Timer, max_attempts: int, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "payload": timer.payload,
+        "dedup_key": timer.dedup_key,
+        "status": "pending",
+        "due_at": timer.due_at,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "created_at": now,
+    }
+
+
+def _upsert_timers(session: AsyncSession) -> Any:
+    """INSERT a timer, or move the pending job with its key (kind, payload, due time)."""
+    statement = _insert(session)(_JOBS)
+    return statement.on_conflict_do_update(
         index_elements=["dedup_key"],
         index_where=text("status = 'pending'"),
         set_={
@@ -200,10 +210,7 @@ async def schedule_many(
             "payload": statement.excluded.payload,
             "due_at": statement.excluded.due_at,
         },
-    ).returning(_JOBS.c.id)
-    ids = [int(i) for i in (await (await session.connection()).execute(statement)).scalars()]
-    await wake.mark(session, min(timer.due_at for timer in timers), now)
-    return ids
+    )
 
 
 async def cancel(session: AsyncSession, dedup_key: str, *, clock: Clock | None = None) -> bool:

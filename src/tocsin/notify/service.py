@@ -101,14 +101,15 @@ async def queue_many(
     now = clock.now()
     values = [_row_values(message, incident, now) for message in messages]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # The rows as parameters of one cached statement (not a VALUES list compiled anew for
+    # each call): SQLAlchemy sends them as one INSERT all the same.
     statement = (
         insert(Notification)
-        .values(values)
         .on_conflict_do_nothing(index_elements=[Notification.idempotency_key])
         .returning(Notification)
     )
     options = {"populate_existing": True}
-    fresh = list((await session.scalars(statement, execution_options=options)).all())
+    fresh = list((await session.scalars(statement, values, execution_options=options)).all())
     by_key = {row.idempotency_key: row for row in fresh}
     missing = [m.idempotency_key for m in messages if m.idempotency_key not in by_key]
     if missing:  # queued before: the rows already there (visible to this transaction)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -11,6 +13,17 @@ import aiosmtplib
 from tocsin.clock import Clock
 from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, secret
 from tocsin.policy.schema_notify import EmailChannel
+
+_local_hostname: str | None = None
+
+
+async def local_hostname() -> str:
+    """This host's name for EHLO, looked up once per process (aiosmtplib would ask the
+    resolver, in a thread, on every connection)."""
+    global _local_hostname
+    if _local_hostname is None:
+        _local_hostname = await asyncio.to_thread(socket.getfqdn)
+    return _local_hostname
 
 
 class EmailSender:
@@ -55,6 +68,7 @@ class EmailSender:
                 use_tls=spec.tls == "implicit",
                 start_tls=spec.tls == "starttls",
                 timeout=spec.timeout,
+                local_hostname=await local_hostname(),
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [error.code for error in exc.recipients]
