@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -139,6 +139,8 @@ async def claim_many(
             row.attempts,
             sender_for(row, clock),
             message_of(row, await thread_for(session, row)),
+            (row.channel_key, row.recipient),
+            row.channel_kind == "slack",
         )
         for row in due
     ]
@@ -194,6 +196,9 @@ class _Send:
     attempt: int
     channel: Channel
     message: Message
+    #: Channel and recipient: messages on one lane go out one after another, in order.
+    lane: tuple[str, str]
+    slack: bool
 
 
 @dataclass(frozen=True)
@@ -208,29 +213,52 @@ class _Outcome:
 
 
 async def _send_all(db: Database, clock: Clock, sends: Sequence[_Send]) -> None:
-    """Step 2 for every claimed message at once, then step 3: the outcomes that are in
-    within :data:`OUTCOME_WAIT` are written together, any later one when it comes (a slow
-    provider holds back no other message's outcome for long)."""
-    if len(sends) == 1:
-        await _record(db, clock, [await _send_one(sends[0])])
+    """Step 2 for every claimed message, then step 3. Lanes (a recipient on a channel)
+    are sent at the same time, each lane's messages one after another in the order they
+    were written. The outcomes in within :data:`OUTCOME_WAIT` are written together, a
+    later lane's when it is done (a slow provider holds back no other outcome for long)."""
+    lanes: dict[tuple[str, str], list[_Send]] = {}
+    for send in sends:
+        lanes.setdefault(send.lane, []).append(send)
+    if len(lanes) == 1:
+        await _record(db, clock, await _send_lane(sends))
         return
-    tasks = [asyncio.ensure_future(_send_one(send)) for send in sends]
+    tasks = [asyncio.ensure_future(_send_lane(lane)) for lane in lanes.values()]
     done, pending = await asyncio.wait(tasks, timeout=OUTCOME_WAIT.total_seconds())
-    await _record(db, clock, [task.result() for task in tasks if task in done])
+    await _record(db, clock, [o for task in tasks if task in done for o in task.result()])
     for later in asyncio.as_completed(pending):
-        await _record(db, clock, [await later])
+        await _record(db, clock, await later)
 
 
-async def _send_one(send: _Send) -> _Outcome | None:
+async def _send_lane(lane: Sequence[_Send]) -> list[_Outcome | None]:
+    """One recipient's messages on one channel, in order: a receiver sees an incident's
+    updates in the order they were written, and a Slack follow-up claimed together with
+    the message that starts its incident's thread is posted into that thread."""
+    outcomes: list[_Outcome | None] = []
+    threads: dict[str | None, dict[str, str]] = {}
+    for send in lane:
+        message = send.message
+        if send.slack and message.thread is None and message.incident in threads:
+            message = replace(message, thread=threads[message.incident])
+        outcome = await _send_one(send, message)
+        if send.slack and outcome is not None and outcome.error is None:
+            started = outcome.thread or thread_of(outcome.reply)
+            if started is not None:
+                threads.setdefault(message.incident, started)
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def _send_one(send: _Send, message: Message) -> _Outcome | None:
     """One send; ``None`` if it broke in an unforeseen way (its recovery timer resends)."""
     try:
-        reply = await send.channel.send(send.message)
+        reply = await send.channel.send(message)
     except DeliveryError as exc:
         return _Outcome(send.row_id, send.attempt, error=exc)
     except Exception:
         log.exception("notification %s: the send broke; its recovery timer resends", send.row_id)
         return None
-    return _Outcome(send.row_id, send.attempt, reply=reply, thread=send.message.thread)
+    return _Outcome(send.row_id, send.attempt, reply=reply, thread=message.thread)
 
 
 async def _record(db: Database, clock: Clock, outcomes: Sequence[_Outcome | None]) -> None:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import socket
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.message import Message as EmailMessageBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 import aiosmtplib
 
@@ -15,6 +21,27 @@ from tocsin.notify.channels import Message, PermanentFailure, TemporaryFailure, 
 from tocsin.policy.schema_notify import EmailChannel
 
 _local_hostname: str | None = None
+#: UTF-8 bodies as quoted-printable (readable in the raw message, as ASCII text stays).
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+#: Headers unfolded: a folded List-Unsubscribe address would start on a continuation
+#: line, which some readers keep as leading blank space.
+_POLICY = compat32.clone(max_line_length=None)
+_WIRE = _POLICY.clone(linesep="\r\n")
+
+
+def _text(text: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, policy=_POLICY)
+    part.set_payload(text, _UTF8)
+    return part
+
+
+def _address(value: str) -> str:
+    """``Name <addr>`` or ``addr`` with a non-ASCII name encoded, the address left as is."""
+    name, address = parseaddr(value)
+    if not address:
+        return value
+    return formataddr((name, address)) if name else address
 
 
 async def local_hostname() -> str:
@@ -34,10 +61,20 @@ class EmailSender:
         self.clock = clock
         self.environ = environ
 
-    def compose(self, message: Message) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = self.spec.from_
-        mail["To"] = message.recipient
+    def compose(self, message: Message) -> EmailMessageBase:
+        """The e-mail, built with the classic (compat32) API: a quarter of the CPU of the
+        modern one, which parses every header it is given. Non-ASCII subjects and names
+        go out as RFC 2047 words (names through ``formataddr``, so the address stays
+        readable), bodies as quoted-printable UTF-8."""
+        body = _text(message.text, "plain")
+        if message.html is None:
+            mail: EmailMessageBase = body
+        else:
+            mail = MIMEMultipart("alternative", policy=_POLICY)
+            mail.attach(body)
+            mail.attach(_text(message.html, "html"))
+        mail["From"] = _address(self.spec.from_)
+        mail["To"] = _address(message.recipient)
         mail["Subject"] = message.subject
         mail["Date"] = format_datetime(self.clock.now())
         domain = self.spec.from_.rpartition("@")[2].strip(">") or "tocsin"
@@ -50,17 +87,23 @@ class EmailSender:
             # RFC 8058: mail clients offer a one-click unsubscribe button (status page).
             mail["List-Unsubscribe"] = f"<{leave}>"
             mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        mail.set_content(message.text)
-        if message.html is not None:
-            mail.add_alternative(message.html, subtype="html")
         return mail
+
+    def wire(self, message: Message) -> bytes:
+        """The composed e-mail as sent: CRLF lines, headers unfolded (aiosmtplib would
+        fold them at 78 characters)."""
+        with io.BytesIO() as out:
+            BytesGenerator(out, policy=_WIRE).flatten(self.compose(message))
+            return out.getvalue()
 
     async def send(self, message: Message) -> str:
         spec = self.spec
         password = secret(spec.password_env, self.environ)
         try:
             _refused, reply = await aiosmtplib.send(
-                self.compose(message),
+                self.wire(message),
+                sender=parseaddr(spec.from_)[1] or spec.from_,
+                recipients=[parseaddr(message.recipient)[1] or message.recipient],
                 hostname=spec.host,
                 port=spec.effective_port,
                 username=spec.username,
