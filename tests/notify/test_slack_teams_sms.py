@@ -15,6 +15,7 @@ from tests.notify.servers import Received, json_receiver
 from tests.notify.test_delivery import declare, engine, notification_events, queue, row_of, run_for
 
 from tocsin.context import Context
+from tocsin.jobs.worker import run_due
 from tocsin.notify import service as notify
 from tocsin.policy.schema_notify import SlackChannel, SmsChannel, TeamsChannel
 
@@ -44,6 +45,25 @@ def posted(request: Received, index: int) -> dict[str, Any]:
 def sent(request: Received) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(request.body)
     return document
+
+
+async def test_a_follow_up_claimed_with_the_opening_message_joins_its_thread(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both written before a worker looks, so one batch claims them: they go out one after
+    the other, and the follow-up is posted into the thread the first one started."""
+    monkeypatch.setenv("TOCSIN_TEST_SLACK_TOKEN", TOKEN)
+    ref = await declare(engine)
+    with json_receiver((200, None), reply=posted) as receiver:
+        first = await queue(engine, slack(receiver.base), ref, key="declared")
+        second = await queue(engine, slack(receiver.base), ref, key="update-1")
+        assert await run_due(engine.db, engine.clock, "w1", limit=2) == 2
+    opening, follow_up = (sent(r) for r in receiver.requests)
+    assert "thread_ts" not in opening
+    assert follow_up["thread_ts"] == "1700000000.000100"
+    rows = [await row_of(engine, nid) for nid in (first, second)]
+    assert [row.status for row in rows] == ["delivered"] * 2
+    assert rows[1].payload["thread"] == {"channel": "C0INCIDENTS", "ts": "1700000000.000100"}
 
 
 async def test_slack_follow_ups_go_into_the_thread_of_the_first_message(
