@@ -47,22 +47,6 @@ async def log(
     return event
 
 
-async def note(
-    session: AsyncSession,
-    actor: Actor,
-    incident_id: int,
-    kind: str,
-    summary: str,
-    *,
-    clock: Clock,
-    after: dict[str, Any] | None = None,
-) -> None:
-    """A timeline event that is not a write to the incident (no audit row), by the
-    incident's id: what the engine reports (a delivery) needs no read of the incident.
-    One Core INSERT: a fraction of the ORM's CPU, on every delivery."""
-    await notes(session, [_event(actor, incident_id, kind, summary, clock=clock, after=after)])
-
-
 def entry(
     actor: Actor,
     incident_id: int,
@@ -72,12 +56,15 @@ def entry(
     clock: Clock,
     after: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A :func:`note` not yet written, for :func:`notes`."""
+    """A timeline event that is not a write to the incident (no audit row), by the
+    incident's id (what the engine reports, a delivery, needs no read of the incident);
+    written by :func:`notes`."""
     return _event(actor, incident_id, kind, summary, clock=clock, after=after)
 
 
 async def notes(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
-    """Write many :func:`entry` events in one statement (a batch of deliveries)."""
+    """Write :func:`entry` events in one Core statement (a fraction of the ORM's CPU;
+    a batch of deliveries reports all its outcomes at once)."""
     if entries:
         await (await session.connection()).execute(insert(_EVENTS), entries)
 
