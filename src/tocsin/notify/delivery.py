@@ -113,18 +113,9 @@ async def claim_many(
     session: AsyncSession, jobs: Sequence[Job], clock: Clock, sender_for: SenderFor
 ) -> AfterCommit | None:
     """Step 1 for the jobs a worker claimed together, in their one transaction: the rows
-    are locked in one statement (in id order, so two workers cannot deadlock), their
-    timers set in one; returns the sends (steps 2 and 3) of those that are due."""
-    ids = sorted({int(job.payload["notification"]) for job in jobs})
-    rows = (
-        await session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(ids))
-            .order_by(Notification.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).all()
+    locked in one statement, their timers set in one; returns the sends (steps 2 and 3)
+    of those that are due."""
+    rows = await _locked(session, {int(job.payload["notification"]) for job in jobs})
     now = clock.now()
     timers: list[jobs_service.Timer] = []
     due: list[Notification] = []
@@ -151,6 +142,18 @@ async def claim_many(
         await _send_all(db, clock, sends)
 
     return send
+
+
+async def _locked(session: AsyncSession, ids: set[int]) -> Sequence[Notification]:
+    """The rows, locked in one statement and in id order (so two workers cannot deadlock)."""
+    query = (
+        select(Notification)
+        .where(Notification.id.in_(sorted(ids)))
+        .order_by(Notification.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def _take(
@@ -267,18 +270,7 @@ async def _record(db: Database, clock: Clock, outcomes: Sequence[_Outcome | None
     if not known:
         return
     async with db.write() as session:
-        rows = {
-            row.id: row
-            for row in (
-                await session.scalars(
-                    select(Notification)
-                    .where(Notification.id.in_(sorted({o.row_id for o in known})))
-                    .order_by(Notification.id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
-            ).all()
-        }
+        rows = {row.id: row for row in await _locked(session, {o.row_id for o in known})}
         now = clock.now()
         attempts: list[dict[str, Any]] = []
         timers: list[jobs_service.Timer] = []
