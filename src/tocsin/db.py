@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -168,6 +169,15 @@ class Database:
         """A read-only transaction, ended by closing (loaded objects stay readable)."""
         async with self._read() as session:
             yield session
+
+    @asynccontextmanager
+    async def single(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement on its own: on PostgreSQL in autocommit, so it
+        costs one round trip instead of three (no BEGIN, no COMMIT); on SQLite a reader's."""
+        async with self.read_engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()

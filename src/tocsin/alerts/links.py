@@ -29,6 +29,13 @@ async def of_incident(
     return sum(count for _, count in rows), covering(windows, services)
 
 
+def of_new_incident(
+    incident: Incident, windows: Sequence[MaintenanceWindowOut]
+) -> tuple[int, list[MaintenanceWindowOut]]:
+    """:func:`of_incident` for an incident no alert has joined yet (being declared)."""
+    return 0, covering(windows, set(incident.components))
+
+
 async def of_incidents(
     session: AsyncSession, incidents: Sequence[Incident], windows: Sequence[MaintenanceWindowOut]
 ) -> dict[int, tuple[int, list[MaintenanceWindowOut]]]:

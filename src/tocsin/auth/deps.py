@@ -39,13 +39,13 @@ async def get_actor(request: Request, ctx: Annotated[Context, Depends(get_contex
         raise Unauthenticated(
             "send an API token as 'Authorization: Bearer <token>' (create one with `tocsin token create`)"
         )
-    async with ctx.db.read() as session:
-        user, token = await auth.authenticate_token(session, secret)
-        actor, token_id, last = auth.actor_for(user), token.id, token.last_used_at
+    async with ctx.db.single() as connection:
+        holder = await auth.token_holder(connection, secret)
+    last = holder.last_used_at
     if last is None or ctx.clock.now() - last >= LAST_USED_RESOLUTION:
         async with ctx.db.write() as session:
-            await auth.touch_token(session, token_id, clock=ctx.clock)
-    return actor
+            await auth.touch_token(session, holder.token_id, clock=ctx.clock)
+    return holder.actor
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tocsin.audit import service as audit
 from tocsin.auth.actor import Actor
@@ -242,6 +243,41 @@ async def authenticate_token(session: AsyncSession, secret: str) -> tuple[User, 
     if row is None or row[1].revoked_at is not None or not row[0].active:
         raise Unauthenticated("the API token is unknown or revoked")
     return row[0], row[1]
+
+
+class TokenHolder(NamedTuple):
+    """Who a bearer token acts for, and what the API needs of the token itself."""
+
+    actor: Actor
+    token_id: int
+    last_used_at: datetime | None
+
+
+async def token_holder(connection: AsyncConnection, secret: str) -> TokenHolder:
+    """:func:`authenticate_token` in one statement of plain columns: every API request
+    asks, so no ORM objects and no transaction around it."""
+    query = (
+        select(
+            User.id,
+            User.email,
+            User.name,
+            User.is_admin,
+            User.roles,
+            User.active,
+            ApiToken.id,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+        )
+        .join(ApiToken, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(secret))
+    )
+    row = (await connection.execute(query)).first()
+    if row is None or row[7] is not None or not row[5]:
+        raise Unauthenticated("the API token is unknown or revoked")
+    actor = Actor(
+        user_id=row[0], email=row[1], name=row[2], is_admin=row[3], roles=frozenset(row[4])
+    )
+    return TokenHolder(actor, row[6], row[8])
 
 
 async def touch_token(session: AsyncSession, token_id: int, *, clock: Clock) -> None:

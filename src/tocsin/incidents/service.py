@@ -163,7 +163,8 @@ async def maintenance_now(session: AsyncSession, *, clock: Clock) -> list[Mainte
 
 #: ``session.info`` key: the roles, people and alerts :func:`describe` read, by incident,
 #: kept while a declaration describes its new incident more than once (for each comms
-#: message, then for the answer) and nothing in between changes them.
+#: message, then for the answer) and nothing in between changes them; also the new
+#: incident's checklist items and a ``("fresh", id)`` mark (no roles, no alerts yet).
 _DESCRIBE_MEMO = "tocsin.describe_memo"
 
 
@@ -183,11 +184,16 @@ async def describe(
     memo = session.info.get(_DESCRIBE_MEMO) if windows is None else None
     loaded = memo.get(incident.id) if memo is not None else None
     if loaded is None:
-        roles = await _roles(session, incident)
+        # An incident this declaration made has no roles or alerts yet: nothing to read.
+        fresh = memo is not None and ("fresh", incident.id) in memo
+        roles = [] if fresh else await _roles(session, incident)
         people = await auth.users_by_id(session, _people_of(incident, roles))
         if windows is None:
             windows = await maintenance_now(session, clock=clock)
-        alerts = await links.of_incident(session, incident, windows)
+        if fresh:
+            alerts = links.of_new_incident(incident, windows)
+        else:
+            alerts = await links.of_incident(session, incident, windows)
         if memo is not None:
             memo[incident.id] = (roles, people, alerts)
     else:
@@ -501,6 +507,9 @@ async def _declare(
     stage_clock.refresh_due(incident, policy, [])
     session.add(incident)
     await session.flush()
+    memo = session.info.get(_DESCRIBE_MEMO)
+    if memo is not None:  # declare_described: roles and alerts come later, if ever
+        memo[("fresh", incident.id)] = True
     if actor.user_id is not None:  # a new incident has no participants to look up
         session.add(
             IncidentParticipant(incident_id=incident.id, user_id=actor.user_id, added_at=now)

@@ -107,10 +107,9 @@ async def claim_or_next(
     (in the same transaction: a worker that found less than a full batch need not look
     again before it sleeps)."""
     if db.dialect == "postgresql":
-        async with db.write_engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with db.single() as connection:
             return await service.claim_and_next(
-                autocommit, worker_id, clock=clock, limit=limit, lease=lease
+                connection, worker_id, clock=clock, limit=limit, lease=lease
             )
     async with db.write() as session:
         jobs = await service.claim(session, worker_id, clock=clock, limit=limit, lease=lease)
