@@ -11,6 +11,7 @@ Baseline, same run, same receivers: one direct SMTP send and one direct HTTP POS
 time (what the wire alone costs), so the ratios show what Tocsin's outbox adds.
 
     .venv/bin/python bench/notify_latency.py [--rate 50] [--seconds 60] [--postgres URL]
+                                             [--api-processes 1]
 """
 
 from __future__ import annotations
@@ -196,6 +197,9 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument(
+        "--api-processes", type=int, default=1, help="the API's processes (serve --workers)"
+    )
+    parser.add_argument(
         "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/tocsin_bench_notify"
     )
     args = parser.parse_args()
@@ -212,7 +216,15 @@ async def main() -> None:
 
     token = await _prepare(args.postgres, POLICY.format(smtp=smtp_port, http=http_port))
     api_port = free_port()
-    api = tocsin(args.postgres, "serve", "--no-worker", "--port", str(api_port))
+    api = tocsin(
+        args.postgres,
+        "serve",
+        "--no-worker",
+        "--port",
+        str(api_port),
+        "--workers",
+        str(args.api_processes),
+    )
     workers = [
         tocsin(args.postgres, "worker", "--concurrency", str(CONCURRENCY)) for _ in range(WORKERS)
     ]

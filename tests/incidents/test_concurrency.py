@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import httpx
 import pytest
 from tests.conftest import add_user
 
@@ -11,6 +13,7 @@ from tocsin.auth.actor import SYSTEM
 from tocsin.context import Context
 from tocsin.db import Database
 from tocsin.errors import Conflict
+from tocsin.incidents import numbering
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import DeclareIn
 
@@ -31,6 +34,36 @@ async def test_fifty_concurrent_declarations_get_fifty_consecutive_ids(seeded: C
             await db.dispose()
     assert len(set(refs)) == 50
     assert sorted(refs) == [f"INC-2026-01-15-{n:03d}" for n in range(1, 51)]
+
+
+async def test_an_api_process_runs_a_few_declarations_at_once(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a few at once, declarations interleaved on one event loop hold the day's
+    counter row longer and a loaded process takes fewer a second: the rest wait their
+    turn, and all are answered with consecutive numbers."""
+    running, most = 0, 0
+    declare_described = incidents.declare_described
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.01)  # in flight long enough for the others to arrive
+            return await declare_described(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(incidents, "declare_described", counted)
+    body = {"title": "storm", "severity": "SEV3"}
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/incidents", json=body) for _ in range(3 * numbering.AT_ONCE))
+    )
+    assert [a.status_code for a in answers] == [201] * 3 * numbering.AT_ONCE
+    assert most == numbering.AT_ONCE
+    refs = sorted(a.json()["id"] for a in answers)
+    assert refs == [f"INC-2026-01-15-{n:03d}" for n in range(1, 3 * numbering.AT_ONCE + 1)]
 
 
 async def test_numbers_restart_each_day_in_the_policy_time_zone(seeded: Context) -> None:

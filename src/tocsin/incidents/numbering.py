@@ -12,7 +12,9 @@ flush and written once, at the end, with the real reference.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import weakref
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -26,6 +28,26 @@ from tocsin.incidents.models import IncidentCounter, IncidentEvent
 #: Provisional references start with this (letters, digits and dashes only, so they
 #: survive URLs, Markdown and JSON unchanged).
 PROVISIONAL = "INC-provisional-"
+
+
+#: Declarations one process runs at once. From its number to its commit a declaration
+#: holds the day's counter row, and every step of that wait on the event loop behind the
+#: work of everything else in flight: past a few at once, each holds the row longer, the
+#: next ones queue behind it, and a process under load takes fewer a second, not more.
+AT_ONCE = 4
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def turn() -> asyncio.Semaphore:
+    """Hold while declaring (around the whole transaction): :data:`AT_ONCE` per process
+    (per event loop)."""
+    loop = asyncio.get_running_loop()
+    semaphore = _turns.get(loop)
+    if semaphore is None:
+        semaphore = _turns[loop] = asyncio.Semaphore(AT_ONCE)
+    return semaphore
 
 
 def format_ref(day: str, number: int) -> str:

@@ -13,7 +13,7 @@ from tocsin.auth.deps import ActorDep, ContextDep, IdPath, Instant
 from tocsin.context import Context
 from tocsin.db import MAX_INT
 from tocsin.errors import ERROR_RESPONSES
-from tocsin.incidents import export, schemas
+from tocsin.incidents import export, numbering, schemas
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 
@@ -35,7 +35,7 @@ async def _write(
 async def declare(
     body: schemas.DeclareIn, ctx: ContextDep, actor: ActorDep
 ) -> schemas.IncidentDetailOut:
-    async with ctx.db.write() as session:
+    async with numbering.turn(), ctx.db.write() as session:
         _, shown = await incidents.declare_described(session, actor, body, clock=ctx.clock)
     return shown
 

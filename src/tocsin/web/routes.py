@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from tocsin.auth.deps import context_of
 from tocsin.context import Context
 from tocsin.errors import TocsinError
-from tocsin.incidents import schemas
+from tocsin.incidents import numbering, schemas
 from tocsin.incidents import service as incidents
 from tocsin.web import actions, live, render, views
 from tocsin.web import session as sessions
@@ -203,7 +203,7 @@ async def declare(request: Request) -> Response:
     try:
         web = sessions.check_csrf(found[0] if found else None, form.get("csrf"))
         body = schemas.DeclareIn.model_validate(_declared(form, many))
-        async with ctx.db.write() as session:
+        async with numbering.turn(), ctx.db.write() as session:
             incident = await incidents.declare(session, web.actor, body, clock=ctx.clock)
             ref = incident.ref
     except ValidationError as exc:
