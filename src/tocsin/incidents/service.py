@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, false, func, or_, select
@@ -164,7 +164,8 @@ async def maintenance_now(session: AsyncSession, *, clock: Clock) -> list[Mainte
 #: ``session.info`` key: the roles, people and alerts :func:`describe` read, by incident,
 #: kept while a declaration describes its new incident more than once (for each comms
 #: message, then for the answer) and nothing in between changes them; also the new
-#: incident's checklist items and a ``("fresh", id)`` mark (no roles, no alerts yet).
+#: incident's checklist items and, under ``("fresh", id)``, the one person it names yet
+#: (its declarer; no roles, no alerts).
 _DESCRIBE_MEMO = "tocsin.describe_memo"
 
 
@@ -184,13 +185,17 @@ async def describe(
     memo = session.info.get(_DESCRIBE_MEMO) if windows is None else None
     loaded = memo.get(incident.id) if memo is not None else None
     if loaded is None:
-        # An incident this declaration made has no roles or alerts yet: nothing to read.
-        fresh = memo is not None and ("fresh", incident.id) in memo
-        roles = [] if fresh else await _roles(session, incident)
-        people = await auth.users_by_id(session, _people_of(incident, roles))
+        # An incident this declaration made has no roles or alerts yet, and names only
+        # its declarer: nothing to read.
+        fresh: Mapping[int, Named] | None = memo.get(("fresh", incident.id)) if memo else None
+        if fresh is not None:
+            roles, people = [], fresh
+        else:
+            roles = await _roles(session, incident)
+            people = await auth.users_by_id(session, _people_of(incident, roles))
         if windows is None:
             windows = await maintenance_now(session, clock=clock)
-        if fresh:
+        if fresh is not None:
             alerts = links.of_new_incident(incident, windows)
         else:
             alerts = await links.of_incident(session, incident, windows)
@@ -218,7 +223,17 @@ def _people_of(incident: Incident, roles: Sequence[IncidentRole]) -> list[int]:
     return [r.user_id for r in roles] + [i for i in named if i]
 
 
-def _holder(row: IncidentRole, people: Mapping[int, User]) -> schemas.RoleHolderOut:
+class Named(Protocol):
+    """Who a description names: a user row, or the actor declaring (no read needed)."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def _holder(row: IncidentRole, people: Mapping[int, Named]) -> schemas.RoleHolderOut:
     user = people[row.user_id]
     return schemas.RoleHolderOut(
         role=row.role,
@@ -233,7 +248,7 @@ def _fields(
     incident: Incident,
     roles: Sequence[IncidentRole],
     version: PolicyVersion,
-    people: Mapping[int, User],
+    people: Mapping[int, Named],
     alerts: tuple[int, list[MaintenanceWindowOut]],
     at: datetime,
 ) -> dict[str, Any]:
@@ -509,7 +524,7 @@ async def _declare(
     await session.flush()
     memo = session.info.get(_DESCRIBE_MEMO)
     if memo is not None:  # declare_described: roles and alerts come later, if ever
-        memo[("fresh", incident.id)] = True
+        memo[("fresh", incident.id)] = {} if actor.user_id is None else {actor.user_id: actor}
     if actor.user_id is not None:  # a new incident has no participants to look up
         session.add(
             IncidentParticipant(incident_id=incident.id, user_id=actor.user_id, added_at=now)
