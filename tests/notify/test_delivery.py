@@ -3,14 +3,18 @@ local servers (SMTP and HTTP), under a virtual clock, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import event, func, select
 from tests.conftest import apply_policy
@@ -23,6 +27,8 @@ from tocsin.errors import InvalidInput
 from tocsin.incidents import schemas
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident, IncidentEvent
+from tocsin.jobs import wake
+from tocsin.jobs.listen import asyncpg_dsn
 from tocsin.jobs.models import Job
 from tocsin.jobs.registry import load_handlers
 from tocsin.jobs.worker import run_due
@@ -314,6 +320,52 @@ async def test_deliveries_claimed_together_cost_the_same_statements_for_two_as_f
         )
     assert set(statuses) == {"delivered"} and len(statuses) == 10
     assert events == 10
+
+
+@contextlib.asynccontextmanager
+async def wake_ups(ctx: Context) -> AsyncIterator[list[str]]:
+    """What sleeping workers are told while the block runs: PostgreSQL's notices on the
+    jobs channel, or SQLite's in-process wake-ups (``wake``: one ``""`` per wake-up)."""
+    heard: list[str] = []
+    if ctx.db.dialect == "postgresql":
+        connection = await asyncpg.connect(asyncpg_dsn(ctx.db.url))
+        await connection.add_listener(wake.CHANNEL, lambda *args: heard.append(args[3]))
+        try:
+            yield heard
+            await asyncio.sleep(0.2)  # notices arrive after their commit
+        finally:
+            await connection.close()
+        return
+    woken = asyncio.Event()
+    unsubscribe = wake.subscribe(ctx.db.url, woken)
+    try:
+        yield heard
+        await asyncio.sleep(0)  # the wake-up is a call_soon_threadsafe
+        if woken.is_set():
+            heard.append("")
+    finally:
+        unsubscribe()
+
+
+async def test_a_send_wakes_no_sleeping_worker_but_a_retry_does(
+    engine: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send's recovery timer matters only if its sender dies, and workers look at least
+    every minute: telling the sleeping ones cost a notice and an empty look per batch.
+    A retry's timer is told, so that the retry goes out on time."""
+    monkeypatch.setenv("TOCSIN_TEST_HOOK", SECRET)
+    ref = await declare(engine)
+    with http_receiver(200, 500, 200) as receiver:
+        channel = webhook(receiver.url)
+        await queue(engine, channel, ref, key="sent")
+        async with wake_ups(engine) as heard:
+            assert await run_due(engine.db, engine.clock, "w1") == 1
+        assert heard == []
+        await queue(engine, channel, ref, key="retried")
+        async with wake_ups(engine) as heard:
+            assert await run_due(engine.db, engine.clock, "w1") == 1
+        assert len(heard) == 1
+    assert len(receiver.requests) == 2  # sent once; the other failed once, to be retried
 
 
 async def test_queue_refuses_an_empty_key(engine: Context) -> None:

@@ -161,11 +161,14 @@ async def schedule(
 
 @dataclass(frozen=True)
 class Timer:
-    """One timer for :func:`schedule_many`: its payload, due time and (unique) key."""
+    """One timer for :func:`schedule_many`: its payload, due time and (unique) key;
+    ``wakes``: whether sleeping workers are told of it (a timer that only matters if a
+    worker dies need not: they look at least every :data:`wake.HORIZON` anyway)."""
 
     payload: dict[str, Any]
     due_at: datetime
     dedup_key: str
+    wakes: bool = True
 
 
 async def schedule_many(
@@ -183,7 +186,9 @@ async def schedule_many(
     now = clock.now()
     rows = [_timer_row(kind, timer, max_attempts, now) for timer in timers]
     await (await session.connection()).execute(_upsert_timers(session), rows)
-    await wake.mark(session, min(timer.due_at for timer in timers), now)
+    waking = [timer.due_at for timer in timers if timer.wakes]
+    if waking:
+        await wake.mark(session, min(waking), now)
 
 
 def _timer_row(kind: str, timer: Timer, max_attempts: int, now: datetime) -> dict[str, Any]:

@@ -7,8 +7,9 @@ time (seconds since the epoch), so a worker that already plans to wake before th
 on (:func:`due_of`); one notice per transaction, unless a later job is due sooner.
 
 A job due beyond :data:`HORIZON` wakes nobody: every sleeping worker looks again within
-that time anyway (its backstop), and finds it then. A delivery's recovery timer, set a
-minute ahead for every message sent, costs no wake-ups.
+that time anyway (its backstop), and finds it then. Nor does a timer written with
+``Timer.wakes`` false, such as a delivery's recovery timer (set for when each send's
+lease runs out; it matters only if the sender died).
 
 SQLite (one host, usually one process): :func:`mark` flags the session, and a SQLAlchemy
 ``after_commit`` hook wakes the workers of this process that work on the same database

@@ -169,7 +169,7 @@ async def _take(
         return False
     if row.status == "sending":
         if row.sending_until is not None and row.sending_until > now:
-            timers.append(_timer(row, row.sending_until))
+            timers.append(_recovery(row))
             return False
         note = "no outcome: the sender stopped before it knew (worker died?); sending again"
         await _attempt(session, row, "temporary", note, clock)
@@ -187,7 +187,7 @@ async def _take(
     row.status = "sending"
     row.attempts += 1
     row.sending_until = now + send_lease(row)
-    timers.append(_timer(row, row.sending_until))
+    timers.append(_recovery(row))
     return True
 
 
@@ -315,9 +315,18 @@ async def _record(db: Database, clock: Clock, outcomes: Sequence[_Outcome | None
         await timeline.notes(session, events)
 
 
-def _timer(row: Notification, due: datetime) -> jobs_service.Timer:
+def _timer(row: Notification, due: datetime, *, wakes: bool = True) -> jobs_service.Timer:
     """The row's one delivery job, (re)set to ``due``."""
-    return jobs_service.Timer({"notification": row.id}, due, job_key(row.id))
+    return jobs_service.Timer({"notification": row.id}, due, job_key(row.id), wakes)
+
+
+def _recovery(row: Notification) -> jobs_service.Timer:
+    """The timer for when the row's send lease runs out. It matters only if the sender
+    died, so it wakes nobody: a worker looks at least every ``wake.HORIZON``, and one
+    starting looks at once (telling every sleeping loop of every send cost a notice and
+    a look that found nothing, per batch)."""
+    assert row.sending_until is not None
+    return _timer(row, row.sending_until, wakes=False)
 
 
 async def _set_timers(
