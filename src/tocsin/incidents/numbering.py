@@ -31,9 +31,9 @@ PROVISIONAL = "INC-provisional-"
 
 
 #: Declarations one process runs at once. From its number to its commit a declaration
-#: holds the day's counter row, and every step of that wait on the event loop behind the
-#: work of everything else in flight: past a few at once, each holds the row longer, the
-#: next ones queue behind it, and a process under load takes fewer a second, not more.
+#: holds the day's counter row, and each step in between waits on the event loop behind
+#: the work of everything else in flight: past a few at once, each holds the row longer,
+#: the next ones queue behind it, and a process under load takes fewer a second, not more.
 AT_ONCE = 4
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
