@@ -195,10 +195,11 @@ async def describe(
             people = await auth.users_by_id(session, _people_of(incident, roles))
         if windows is None:
             windows = await maintenance_now(session, clock=clock)
-        if fresh is not None:
-            alerts = links.of_new_incident(incident, windows)
-        else:
-            alerts = await links.of_incident(session, incident, windows)
+        alerts = (
+            links.of_new_incident(incident, windows)
+            if fresh is not None
+            else await links.of_incident(session, incident, windows)
+        )
         if memo is not None:
             memo[incident.id] = (roles, people, alerts)
     else:

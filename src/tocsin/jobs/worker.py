@@ -3,10 +3,11 @@
 A pass claims the due jobs in one short transaction (a lease), then runs each job in its
 own write transaction that first marks the job done, on condition that this worker still
 holds it, and then calls the job's handler (jobs of a kind with a batch handler that were
-claimed together share one such transaction: see ``jobs/registry.py``). Effects and "done" commit together: a worker
-killed mid-job leaves no trace of that job except its lease, so after the lease runs out
-another worker runs it again, and its database effects happen exactly once. A handler that
-raises is rolled back and the job is retried with backoff, or parked as dead.
+claimed together share one such transaction: see ``jobs/registry.py``). Effects and
+"done" commit together: a worker killed mid-job leaves no trace of that job except its
+lease, so after the lease runs out another worker runs it again, and its database effects
+happen exactly once. A handler that raises is rolled back and the job is retried with
+backoff, or parked as dead.
 
 A :class:`Worker` sleeps until the next job is due or a wake-up arrives: ``LISTEN
 tocsin_jobs`` on PostgreSQL (one connection per process, shared by its worker loops, which
@@ -32,6 +33,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.clock import Clock
 from tocsin.db import Database
@@ -164,26 +166,7 @@ async def run_batch(db: Database, clock: Clock, worker_id: str, job_ids: Sequenc
     after: AfterCommit | None = None
     try:
         async with db.write() as session:
-            jobs = list(
-                (
-                    await session.scalars(
-                        update(Job)
-                        .where(
-                            Job.id.in_(job_ids),
-                            Job.status == "running",
-                            Job.locked_by == worker_id,
-                        )
-                        .values(
-                            status="done",
-                            finished_at=clock.now(),
-                            locked_by=None,
-                            locked_until=None,
-                        )
-                        .returning(Job)
-                        .execution_options(synchronize_session=False, populate_existing=True)
-                    )
-                ).all()
-            )
+            jobs = await _done_if_ours(session, clock, worker_id, job_ids)
             if not jobs:
                 return 0
             run_many = batch_handler_for(jobs[0].kind)
@@ -198,11 +181,7 @@ async def run_batch(db: Database, clock: Clock, worker_id: str, job_ids: Sequenc
                 "a batch of %s jobs failed (%s); running them one by one", len(job_ids), exc
             )
         return sum([await run_one(db, clock, worker_id, job_id) for job_id in job_ids])
-    if after is not None:
-        try:
-            await after(db, clock)
-        except Exception:
-            log.exception("jobs %s: the work after their commit failed", list(job_ids))
+    await _after_commit(db, clock, after, f"jobs {list(job_ids)}")
     return len(jobs)
 
 
@@ -215,18 +194,11 @@ async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bo
     after: AfterCommit | None = None
     try:
         async with db.write() as session:
-            # Done, if still ours: on PostgreSQL this row lock also keeps every other
-            # worker's claim away until the handler's transaction ends.
-            job = await session.scalar(
-                update(Job)
-                .where(Job.id == job_id, Job.status == "running", Job.locked_by == worker_id)
-                .values(status="done", finished_at=clock.now(), locked_by=None, locked_until=None)
-                .returning(Job)
-                .execution_options(synchronize_session=False, populate_existing=True)
-            )
-            if job is None:
+            done = await _done_if_ours(session, clock, worker_id, [job_id])
+            if not done:
                 log.info("job %s: lease lost to another worker; skipped", job_id)
                 return False
+            job = done[0]
             if job.attempts > job.max_attempts:
                 # Claimed again after its lease ran out on the last attempt: a job that
                 # kills its worker must not do so forever.
@@ -241,12 +213,35 @@ async def run_one(db: Database, clock: Clock, worker_id: str, job_id: int) -> bo
     except Exception as exc:
         await _failed(db, clock, worker_id, job_id, exc)
         return True
-    if after is not None:
-        try:
-            await after(db, clock)
-        except Exception:
-            log.exception("job %s: the work after its commit failed", job_id)
+    await _after_commit(db, clock, after, f"job {job_id}")
     return True
+
+
+async def _done_if_ours(
+    session: AsyncSession, clock: Clock, worker_id: str, job_ids: Sequence[int]
+) -> list[Job]:
+    """Mark the jobs done, those ``worker_id`` still holds, and return them: on
+    PostgreSQL the row locks also keep every other worker's claim away until the
+    handler's transaction ends (and "done" commits with the handler's effects)."""
+    statement = (
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.status == "running", Job.locked_by == worker_id)
+        .values(status="done", finished_at=clock.now(), locked_by=None, locked_until=None)
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def _after_commit(db: Database, clock: Clock, after: AfterCommit | None, what: str) -> None:
+    """A handler's work after its commit; a failure is logged, not retried here (the
+    handler left a timer for that)."""
+    if after is None:
+        return
+    try:
+        await after(db, clock)
+    except Exception:
+        log.exception("%s: the work after the commit failed", what)
 
 
 async def _failed(db: Database, clock: Clock, worker_id: str, job_id: int, exc: Exception) -> None:
